@@ -1,0 +1,124 @@
+"""Canonical SMILES as SMolInstruct writes them, and molecule identity by InChI."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem.rdmolops import AssignStereochemistry
+
+RDLogger.DisableLog("rdApp.*")
+
+_CACHE_SIZE = 1 << 18
+
+
+def _copy_without_hydrogen_info(mol: Chem.Mol) -> Chem.RWMol:
+    """Rebuild ``mol`` atom by atom, keeping elements, charges, bonds and stereo only."""
+    copy = Chem.RWMol()
+    for atom in mol.GetAtoms():
+        new_atom = Chem.Atom(atom.GetSymbol())
+        new_atom.SetFormalCharge(atom.GetFormalCharge())
+        if atom.GetIsAromatic() and atom.GetNoImplicit():
+            new_atom.SetNumExplicitHs(atom.GetNumExplicitHs())
+        copy.AddAtom(new_atom)
+    for bond in mol.GetBonds():
+        begin, end = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        copy.AddBond(begin, end, bond.GetBondType())
+        new_bond = copy.GetBondBetweenAtoms(begin, end)
+        new_bond.SetBondDir(bond.GetBondDir())
+        new_bond.SetStereo(bond.GetStereo())
+    # Atoms and bonds were added in the same order, so neighbour order (and with it the
+    # meaning of a chiral tag) is unchanged. As the reference does, a tag is kept only on
+    # atoms that can still be tetrahedral centres.
+    for atom, new_atom in zip(mol.GetAtoms(), copy.GetAtoms()):
+        if _can_be_tetrahedral(new_atom):
+            new_atom.SetChiralTag(atom.GetChiralTag())
+    return copy
+
+
+def _can_be_tetrahedral(atom: Chem.Atom) -> bool:
+    degree = atom.GetDegree()
+    if degree < 3:
+        return False
+    return degree > 3 or all(bond.GetBondType() == Chem.BondType.SINGLE for bond in atom.GetBonds())
+
+
+def _canonical_part(part: str) -> str | None:
+    mol = Chem.MolFromSmiles(part)
+    if mol is None:
+        return None
+    for atom in mol.GetAtoms():
+        atom.SetAtomMapNum(0)
+    smiles = Chem.MolToSmiles(mol)
+    for _ in range(2):  # settle RDKit's output before rebuilding, as the reference does
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            return None
+        smiles = Chem.MolToSmiles(mol)
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    mol.UpdatePropertyCache()
+    rebuilt = _copy_without_hydrogen_info(mol)
+    Chem.SanitizeMol(
+        rebuilt,
+        sanitizeOps=Chem.SanitizeFlags.SANITIZE_SETAROMATICITY
+        | Chem.SanitizeFlags.SANITIZE_PROPERTIES
+        | Chem.SanitizeFlags.SANITIZE_ADJUSTHS,
+        catchErrors=True,
+    )
+    AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
+    mol = Chem.MolFromSmiles(Chem.MolToSmiles(rebuilt))
+    if mol is None:
+        return None
+    return Chem.MolToSmiles(mol, kekuleSmiles=True)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def canonicalize_smiles(smiles: str) -> str | None:
+    """Canonical Kekulé isomeric SMILES with sorted '.'-parts, or ``None`` if invalid.
+
+    An empty or unparsable part makes the whole string invalid; atom-map numbers are dropped.
+    """
+    parts = smiles.replace(" ", "").split(".")
+    canonical_parts = []
+    for part in parts:
+        if not part:
+            return None
+        canonical = _canonical_part(part)
+        if canonical is None:
+            return None
+        canonical_parts.append(canonical)
+    return ".".join(sorted(canonical_parts))
+
+
+def canonicalize_molecule(smiles: str) -> str:
+    """Like :func:`canonicalize_smiles` but raises ``ValueError`` for invalid input."""
+    canonical = canonicalize_smiles(smiles)
+    if canonical is None:
+        raise ValueError(f"invalid SMILES: {smiles!r}")
+    return canonical
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _part_inchi(part: str) -> str | None:
+    mol = Chem.MolFromSmiles(part)
+    if mol is None:
+        return None
+    return Chem.MolToInchi(mol)
+
+
+def part_identities(smiles: str) -> frozenset[str] | None:
+    """The set of standard InChIs of the '.'-separated parts, or ``None`` if a part is invalid."""
+    inchis = set()
+    for part in smiles.split("."):
+        inchi = _part_inchi(part)
+        if inchi is None:
+            return None
+        inchis.add(inchi)
+    return frozenset(inchis)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def molecule_identity(smiles: str) -> tuple[str, ...] | None:
+    """Sorted tuple of the distinct standard InChIs of the parts; order and duplicates ignored."""
+    identities = part_identities(smiles)
+    return None if identities is None else tuple(sorted(identities))

@@ -1,0 +1,38 @@
+"""The one registry of the 14 SMolInstruct tasks.
+
+Every stage looks tasks up here: tags, answer types, metric families, generation settings and
+the paper's reported figures. Adding a task touches this module only.
+"""
+
+from llasmol.tasks.extraction import extract_answer, extract_answers
+from llasmol.tasks.registry import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_MAX_PROMPT_TOKENS,
+    TASK_NAMES,
+    TASKS,
+    AnswerType,
+    GenerationSettings,
+    MetricFamily,
+    Tag,
+    Task,
+    UnknownTaskError,
+    get_task,
+    resolve_tasks,
+)
+
+__all__ = [
+    "DEFAULT_MAX_NEW_TOKENS",
+    "DEFAULT_MAX_PROMPT_TOKENS",
+    "TASKS",
+    "TASK_NAMES",
+    "AnswerType",
+    "GenerationSettings",
+    "MetricFamily",
+    "Tag",
+    "Task",
+    "UnknownTaskError",
+    "extract_answer",
+    "extract_answers",
+    "get_task",
+    "resolve_tasks",
+]
