@@ -81,6 +81,22 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
     if dtype is not None:
         kwargs["dtype"] = dtype
     model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
+    if source.gguf_file:
+        _drop_dequantized_gguf_marker(model)
     if device is not None:
         model = model.to(device)
     return model.eval()
+
+
+def _drop_dequantized_gguf_marker(model: Any) -> None:
+    """A GGUF model whose weights were all unpacked into dense layers is an ordinary model.
+
+    transformers still marks it as quantized, which makes ``Trainer`` refuse it and
+    ``save_pretrained`` decline; the marker is removed unless packed GGUF layers remain.
+    """
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is None or getattr(quantizer, "packed_modules", None):
+        return
+    if any(type(module).__name__.startswith("Gguf") for module in model.modules()):
+        return
+    quantizer.remove_quantization_config(model)

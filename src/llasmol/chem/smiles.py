@@ -43,18 +43,27 @@ def _can_be_tetrahedral(atom: Chem.Atom) -> bool:
     return degree > 3 or all(bond.GetBondType() == Chem.BondType.SINGLE for bond in atom.GetBonds())
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _canonical_part(part: str) -> str | None:
     mol = Chem.MolFromSmiles(part)
     if mol is None:
         return None
     for atom in mol.GetAtoms():
         atom.SetAtomMapNum(0)
-    smiles = Chem.MolToSmiles(mol)
+    return _canonical_of_rdkit_smiles(Chem.MolToSmiles(mol))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _canonical_of_rdkit_smiles(smiles: str) -> str | None:
+    """The canonical form from RDKit's SMILES of a part, which differently written inputs share."""
     for _ in range(2):  # settle RDKit's output before rebuilding, as the reference does
         mol = Chem.MolFromSmiles(smiles)
         if mol is None:
             return None
-        smiles = Chem.MolToSmiles(mol)
+        settled = Chem.MolToSmiles(mol)
+        if settled == smiles:
+            break  # a fixed point: another round trip would give the same string
+        smiles = settled
     mol = Chem.MolFromSmiles(smiles, sanitize=False)
     mol.UpdatePropertyCache()
     rebuilt = _copy_without_hydrogen_info(mol)

@@ -7,7 +7,7 @@ per class, with ``target`` naming the class, as the official loader does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,14 +68,20 @@ def iter_raw_records(path: Path | str) -> Iterator[RawRecord]:
     """Records of one raw ``<task>.jsonl`` file, in file order; blank lines are skipped."""
     path = Path(path)
     with path.open(encoding="utf-8") as handle:
-        for index, text in enumerate(handle):
-            if not text.strip():
-                continue
-            try:
-                item = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, index + 1, f"not valid JSON ({error.msg})") from None
-            yield from _records_of_line(item, path, index, path.stem)
+        yield from iter_raw_records_from_lines(handle, path)
+
+
+def iter_raw_records_from_lines(lines: Iterable[str], path: Path | str) -> Iterator[RawRecord]:
+    """Records of the lines of a raw ``<task>.jsonl`` read elsewhere (a zip member); ``path`` names it in errors."""
+    path = Path(path)
+    for index, text in enumerate(lines):
+        if not text.strip():
+            continue
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DataFormatError(path, index + 1, f"not valid JSON ({error.msg})") from None
+        yield from _records_of_line(item, path, index, path.stem)
 
 
 def raw_task_files(folder: Path | str) -> dict[str, Path]:

@@ -80,6 +80,7 @@ class Task:
     paper_figures: dict[str, float] = field(default_factory=dict)
     semicolon_as_dot: bool = False  # ';' separates parts of answers, read as '.'
     multi_target: bool = False  # one raw sample holds answers for several targets (SIDER)
+    match_parts: bool = False  # also score shared '.'-parts of answer and gold (reactant sets)
 
     @property
     def output_tags(self) -> tuple[str, str] | None:
@@ -93,12 +94,12 @@ class Task:
 
 def _molecule_task(name: str, short: str, description: str, input_tag: Tag | None,
                    beams: int, returns: int, figures: dict[str, float],
-                   max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Task:
+                   max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, match_parts: bool = False) -> Task:
     return Task(
         name=name, short_name=short, description=description, input_tag=input_tag,
         output_tag=Tag.SMILES, answer_type=AnswerType.SMILES, metric_family=MetricFamily.MOLECULE,
         generation=GenerationSettings(beams, returns, max_new_tokens), headline_metric="EM",
-        paper_figures=figures, semicolon_as_dot=True,
+        paper_figures=figures, semicolon_as_dot=True, match_parts=match_parts,
     )
 
 
@@ -119,7 +120,8 @@ _ALL_TASKS: tuple[Task, ...] = (
                    Tag.SMILES, 8, 5, {"EM": 63.3, "FTS": 84.9, "Valid": 99.8}),
     # The paper's code caps retrosynthesis at 960 new tokens.
     _molecule_task("retrosynthesis", "RS", "Predict the reactants that make a product.",
-                   Tag.SMILES, 13, 10, {"EM": 32.9, "FTS": 70.4, "Valid": 100.0}, max_new_tokens=960),
+                   Tag.SMILES, 13, 10, {"EM": 32.9, "FTS": 70.4, "Valid": 100.0}, max_new_tokens=960,
+                   match_parts=True),
     Task(name="molecule_captioning", short_name="MC", description="Describe a molecule in natural language.",
          input_tag=Tag.SMILES, output_tag=None, answer_type=AnswerType.TEXT, metric_family=MetricFamily.CAPTION,
          generation=GenerationSettings(4, 1), headline_metric="METEOR", paper_figures={"METEOR": 0.452}),

@@ -1,0 +1,200 @@
+"""Evaluator speed on perturbed predictions built from the real SMolInstruct validation split.
+
+Each validation sample gets k answers (k = the task's num_return_sequences): the gold, the gold
+written another way, the gold with a mutated atom, a broken string, an empty answer, another
+sample's gold, in shuffled order; a few samples are skipped (null). The samples are repeated up
+to the test split's size. With ``--fresh-copies`` every SMILES of a repeated copy is written anew
+(random atom order), so that copies share no strings and caches help only as much as they would
+on distinct test samples.
+
+Then ``evaluate_predictions`` is timed, and a re-implementation of the reference's
+per-sample algorithm (``reference_scoring.py``: no caches, one process) is timed on a subset of
+each task and extrapolated; the metrics of both on that subset are compared.
+
+Usage: python benchmarks/bench_evaluate.py [--workers 2] [--reference-samples 150] [--fresh-copies]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rdkit import Chem, RDLogger
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from llasmol.data.raw import iter_raw_records
+from llasmol.evaluate import CaptionResources, evaluate_predictions, read_predictions, score_task
+from llasmol.evaluate.gold import golds_from_records, normalize_answer
+from llasmol.tasks import TASKS, AnswerType, Task
+from reference_scoring import reference_scores
+
+RDLogger.DisableLog("rdApp.*")
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+# Samples per task in SMolInstruct's test split (SIDER: 20 classes per molecule).
+TEST_SPLIT_SIZES = {
+    "forward_synthesis": 4062, "retrosynthesis": 4156, "molecule_captioning": 2538, "molecule_generation": 2493,
+    "name_conversion-i2f": 2993, "name_conversion-i2s": 2993, "name_conversion-s2f": 2993,
+    "name_conversion-s2i": 2993, "property_prediction-esol": 117, "property_prediction-lipo": 420,
+    "property_prediction-bbbp": 197, "property_prediction-clintox": 145, "property_prediction-hiv": 4126,
+    "property_prediction-sider": 2860,
+}
+SKIPPED_FRACTION = 0.003
+
+
+def _rewrite(smiles: str, rng: random.Random) -> str:
+    """The same molecule(s) in a random atom order."""
+    mol = Chem.MolFromSmiles(smiles.replace(";", "."))
+    if mol is None:
+        return smiles
+    return Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(1 << 30))[0]
+
+
+def _mutate(smiles: str, rng: random.Random) -> str:
+    spots = [i for i, char in enumerate(smiles) if char == "C" and smiles[i + 1:i + 2] != "l"]
+    if not spots:
+        return smiles + "C"
+    spot = rng.choice(spots)
+    return smiles[:spot] + rng.choice("NOS") + smiles[spot + 1:]
+
+
+def _smiles_answers(gold: str, other: str, k: int, rng: random.Random) -> list[str]:
+    pool = [gold, _rewrite(gold, rng), _mutate(gold, rng), _mutate(gold, rng), gold[: len(gold) // 2] + "(",
+            "", other]
+    first = gold if rng.random() < 0.5 else rng.choice(pool)
+    rest = [rng.choice(pool) for _ in range(k - 1)]
+    rng.shuffle(rest)
+    return [first, *rest]
+
+
+def _formula_answers(gold: str, other: str, k: int, rng: random.Random) -> list[str]:
+    bumped = "".join(str(int(c) + 1) if c.isdigit() and i == 1 else c for i, c in enumerate(gold))
+    pool = [gold, bumped, f"{gold}(OH)2", "", other]
+    return [gold if rng.random() < 0.8 else rng.choice(pool), *(rng.choice(pool) for _ in range(k - 1))]
+
+
+def _name_answers(gold: str, other: str, k: int, rng: random.Random) -> list[str]:
+    pool = [gold, f"{gold};sodium", other, "", gold.replace("methyl", "ethyl")]
+    return [gold if rng.random() < 0.3 else rng.choice(pool), *(rng.choice(pool) for _ in range(k - 1))]
+
+
+def _caption_answers(gold: str, other: str, rng: random.Random) -> list[str]:
+    return [rng.choice([gold, other, gold[: len(gold) // 2], other[: len(other) // 3] + gold[len(gold) // 2:], ""])]
+
+
+def _property_answers(task: Task, gold: str, rng: random.Random) -> list[str]:
+    if task.answer_type is AnswerType.NUMBER:
+        return [rng.choice([f"{float(gold) + rng.gauss(0, 1):.3f}"] * 8 + ["n/a", ""])]
+    flipped = "No" if gold == "Yes" else "Yes"
+    return [rng.choice([gold] * 7 + [flipped] * 2 + ["maybe", ""])]
+
+
+def _answers(task: Task, gold: str, other: str, rng: random.Random) -> list[str]:
+    k = task.generation.num_return_sequences
+    kind = task.answer_type
+    if kind is AnswerType.SMILES:
+        return _smiles_answers(gold, other, k, rng)
+    if kind is AnswerType.FORMULA:
+        return _formula_answers(gold, other, k, rng)
+    if kind is AnswerType.IUPAC:
+        return _name_answers(gold, other, k, rng)
+    if kind is AnswerType.TEXT:
+        return _caption_answers(gold, other, rng)
+    return _property_answers(task, gold, rng)
+
+
+def build_predictions(val: Path, folder: Path, fresh_copies: bool = False, seed: int = 0) -> dict[str, int]:
+    """Write perturbed ``<task>.jsonl`` predictions at the test split's size; samples per task."""
+    rng = random.Random(seed)
+    sizes = {}
+    for name, task in TASKS.items():
+        raw = list(iter_raw_records(val / f"{name}.jsonl"))
+        wanted = TEST_SPLIT_SIZES[name]
+        lines = []
+        for copy in range(math.ceil(wanted / len(raw))):
+            for index, record in enumerate(raw):
+                if len(lines) == wanted:
+                    break
+                gold, other = record.output, raw[(index * 7 + 3) % len(raw)].output
+                if copy and fresh_copies and task.answer_type is AnswerType.SMILES:
+                    gold, other = _rewrite(gold, rng), _rewrite(other, rng)
+                answers = None if rng.random() < SKIPPED_FRACTION else _answers(task, gold, other, rng)
+                lines.append(json.dumps({"input": record.input, "gold": gold, "pred": answers, "task": name,
+                                         "target": record.target}))
+        (folder / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+        sizes[name] = len(lines)
+    return sizes
+
+
+def _close(first: object, second: object) -> bool:
+    if isinstance(first, float) or isinstance(second, float):
+        if first is None or second is None:
+            return first is second or (isinstance(first or second, float) and math.isnan(first or second))
+        return math.isclose(float(first), float(second), rel_tol=1e-9, abs_tol=1e-12)
+    return first == second
+
+
+def compare_with_reference(folder: Path, samples: int, captions: CaptionResources) -> tuple[float, int, list[str]]:
+    """(reference seconds per sample on a subset of each task, subset size, metric mismatches)."""
+    seconds, count, mismatches = 0.0, 0, []
+    for name, task in TASKS.items():
+        records = read_predictions(folder / f"{name}.jsonl", task)[:samples]
+        golds = golds_from_records(records).answers
+        answers = [None if r.answers is None else [normalize_answer(a or "", task) for a in r.answers]
+                   for r in records]
+        norm_golds = [[normalize_answer(g, task) for g in sample] for sample in golds]
+        start = time.perf_counter()
+        expected = reference_scores(task, answers, norm_golds, captions.tokenizer)
+        seconds += (time.perf_counter() - start) * TEST_SPLIT_SIZES[name] / len(records)
+        count += len(records)
+        ours = score_task(task, records, golds, captions=captions)
+        mismatches += [f"{name}.{key}: ours {ours.get(key)} reference {value}"
+                       for key, value in expected.items() if not _close(ours.get(key), value)]
+    return seconds, count, mismatches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--val", type=Path, default=DATA / "smolinstruct" / "val")
+    parser.add_argument("--scibert-vocab", type=Path, default=DATA / "scibert" / "vocab.txt")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fresh-copies", action="store_true",
+                        help="write the SMILES of repeated copies anew (no strings shared between copies)")
+    parser.add_argument("--reference-samples", type=int, default=150,
+                        help="samples per task for the reference timing and comparison (0: skip)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        start = time.perf_counter()
+        sizes = build_predictions(args.val, folder, args.fresh_copies)
+        total = sum(sizes.values())
+        answers = sum(len(json.loads(line)["pred"] or []) for path in folder.glob("*.jsonl")
+                      for line in path.read_text().splitlines())
+        print(f"built {total} samples ({answers} answers) in {time.perf_counter() - start:.1f} s")
+
+        start = time.perf_counter()
+        evaluate_predictions(folder, scibert_vocab=args.scibert_vocab, workers=args.workers, show_progress=False)
+        ours = time.perf_counter() - start
+        print(f"evaluate_predictions, {args.workers} workers: {ours:.1f} s = {total / ours:.0f} samples/s")
+
+        if args.reference_samples:
+            captions = CaptionResources(args.scibert_vocab).load()
+            reference, count, mismatches = compare_with_reference(folder, args.reference_samples, captions)
+            print(f"reference algorithm (no caches, 1 process), timed on {count} samples, extrapolated to "
+                  f"{total}: {reference:.0f} s = {total / reference:.0f} samples/s")
+            print(f"speed-up: {reference / ours:.1f}x")
+            print(f"metrics on the subset equal to the reference's: {not mismatches}")
+            for line in mismatches:
+                print("  mismatch:", line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Caption answers (MC): METEOR and BLEU on SciBERT WordPiece tokens, ROUGE F-measures on the text.
+
+The first answer of each sample is compared with the sample's own gold; samples without an
+answer are left out and counted. METEOR is NLTK's, run with a memoized stemmer and WordNet
+look-up (same scores, far fewer WordNet reads), on the pool's worker processes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from llasmol.evaluate.parallel import WorkPool
+from llasmol.evaluate.progress import NoProgress, ProgressHook
+from llasmol.evaluate.resources import use_nltk_data
+
+Answers = Sequence[str | None]
+Tokens = list[str]
+
+MAX_TOKENS = 512
+_SPECIAL_TOKENS = frozenset({"[PAD]", "[CLS]", "[SEP]"})
+_METRIC_NAMES = ("bleu2", "bleu4", "rouge_1", "rouge_2", "rouge_l", "meteor_score")
+
+
+class _MemoizedStemmer:
+    """A Porter stemmer that remembers its answers."""
+
+    def __init__(self) -> None:
+        from nltk.stem.porter import PorterStemmer
+
+        self._stemmer = PorterStemmer()
+        self._stems: dict[str, str] = {}
+
+    def stem(self, word: str) -> str:
+        stem = self._stems.get(word)
+        if stem is None:
+            stem = self._stems[word] = self._stemmer.stem(word)
+        return stem
+
+
+class _MemoizedWordNet:
+    """NLTK's WordNet reader with ``synsets(word)`` remembered; everything else passes through."""
+
+    def __init__(self, wordnet: Any) -> None:
+        self._wordnet = wordnet
+        self._synsets: dict[str, Any] = {}
+
+    def synsets(self, word: str) -> Any:
+        synsets = self._synsets.get(word)
+        if synsets is None:
+            synsets = self._synsets[word] = self._wordnet.synsets(word)
+        return synsets
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wordnet, name)
+
+
+_tools: dict[str, Any] = {}
+
+
+def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
+    """This process's stemmer, WordNet and ROUGE scorer (made once per process)."""
+    if not _tools:
+        if nltk_data:
+            use_nltk_data(nltk_data)
+        from nltk.corpus import wordnet
+        from rouge_score import rouge_scorer
+
+        wordnet.ensure_loaded()
+        _tools.update(stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
+                      rouge=rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"]))
+    return _tools
+
+
+def _pair_scores_chunk(pairs: list[tuple[Tokens, Tokens, str, str]],
+                       nltk_data: str | None) -> list[tuple[float, float, float, float]]:
+    """(METEOR, ROUGE-1, ROUGE-2, ROUGE-L F) of (gold tokens, answer tokens, answer, gold) pairs."""
+    from nltk.translate.meteor_score import meteor_score
+
+    tools = _scoring_tools(nltk_data)
+    results = []
+    for gold_tokens, answer_tokens, answer, gold in pairs:
+        meteor = meteor_score([gold_tokens], answer_tokens, stemmer=tools["stemmer"], wordnet=tools["wordnet"])
+        rouge = tools["rouge"].score(answer, gold)
+        results.append((meteor, rouge["rouge1"].fmeasure, rouge["rouge2"].fmeasure, rouge["rougeL"].fmeasure))
+    return results
+
+
+def caption_tokens(tokenizer: Any, texts: Sequence[str]) -> list[Tokens]:
+    """Lower-cased WordPiece tokens of each text, truncated at 512, without special tokens."""
+    if not texts:
+        return []
+    encoded = tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=MAX_TOKENS)
+    return [[token for token in encoded.tokens(index) if token not in _SPECIAL_TOKENS] for index in range(len(texts))]
+
+
+def _first_answer(sample: Answers | None) -> str:
+    if not sample or sample[0] is None:
+        return ""
+    return sample[0].strip()
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]], tokenizer: Any,
+                   nltk_data: Path | str | None = None, *, pool: WorkPool | None = None,
+                   progress: ProgressHook | None = None) -> dict[str, float | int | None]:
+    """``num_no_answer``, ``bleu2``, ``bleu4``, ``rouge_1``, ``rouge_2``, ``rouge_l``, ``meteor_score``."""
+    pool, progress = pool or WorkPool(), progress or NoProgress()
+    texts = [(_first_answer(sample), sample_golds[0].strip())
+             for sample, sample_golds in zip(answers, golds, strict=True)]
+    answered = [(answer, gold) for answer, gold in texts if answer]
+    metrics: dict[str, float | int | None] = {"num_all": len(texts), "num_no_answer": len(texts) - len(answered)}
+    if not answered:
+        return {**metrics, **dict.fromkeys(_METRIC_NAMES)}
+    gold_tokens = caption_tokens(tokenizer, [gold for _, gold in answered])
+    answer_tokens = caption_tokens(tokenizer, [answer for answer, _ in answered])
+    pairs = [(g, a, answer, gold) for g, a, (answer, gold) in zip(gold_tokens, answer_tokens, answered, strict=True)]
+    progress.add(len(pairs))
+    scores = pool.map(partial(_pair_scores_chunk, nltk_data=None if nltk_data is None else str(nltk_data)),
+                      pairs, progress.advance)
+
+    from nltk.translate.bleu_score import corpus_bleu
+
+    references = [[tokens] for tokens in gold_tokens]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NLTK warns when some n-gram order has no match; the score is then 0
+        metrics["bleu2"] = float(corpus_bleu(references, answer_tokens, weights=(0.5, 0.5)))
+        metrics["bleu4"] = float(corpus_bleu(references, answer_tokens, weights=(0.25, 0.25, 0.25, 0.25)))
+    metrics["rouge_1"] = _mean([score[1] for score in scores])
+    metrics["rouge_2"] = _mean([score[2] for score in scores])
+    metrics["rouge_l"] = _mean([score[3] for score in scores])
+    metrics["meteor_score"] = _mean([score[0] for score in scores])
+    return metrics

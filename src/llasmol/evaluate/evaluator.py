@@ -1,0 +1,202 @@
+"""Score a folder of predictions on SMolInstruct the way the paper does, fast.
+
+:func:`evaluate_predictions` reads ``<task>.jsonl`` prediction files, looks their gold answers up in
+a raw split folder, scores every task with its metric family, and writes ``metrics.json`` and
+``report.md``. :func:`score_task` scores in-memory records (for a demo or a server).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llasmol.evaluate.captions import score_captions
+from llasmol.evaluate.formulas import score_formulas
+from llasmol.evaluate.gold import (
+    GoldAnswers,
+    InvalidGoldError,
+    golds_from_records,
+    golds_from_split,
+    normalize_answer,
+)
+from llasmol.evaluate.molecules import score_molecules
+from llasmol.evaluate.names import score_names
+from llasmol.evaluate.parallel import WorkPool
+from llasmol.evaluate.progress import NoProgress, ProgressHook
+from llasmol.evaluate.properties import score_labels, score_numbers
+from llasmol.evaluate.records import EvaluationWarning, PredictionRecord, prediction_files, read_predictions
+from llasmol.evaluate.report import headline_figures, metrics_json, render_markdown, write_atomic
+from llasmol.evaluate.resources import ensure_wordnet, load_caption_tokenizer
+from llasmol.tasks import MetricFamily, Task, get_task, resolve_tasks
+
+Metrics = dict[str, Any]
+
+
+@dataclass
+class CaptionResources:
+    """The SciBERT tokenizer and WordNet folder, loaded once when a caption task is scored."""
+
+    scibert_vocab: str | Path | None = None
+    _tokenizer: Any = field(default=None, repr=False)
+    _nltk_data: Path | None = field(default=None, repr=False)
+
+    def load(self) -> CaptionResources:
+        if self._tokenizer is None:
+            self._nltk_data = ensure_wordnet()
+            self._tokenizer = load_caption_tokenizer(self.scibert_vocab)
+        return self
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.load()._tokenizer
+
+    @property
+    def nltk_data(self) -> Path | None:
+        return self.load()._nltk_data
+
+
+def answer_depth(task: Task, records: Sequence[PredictionRecord]) -> int:
+    """k: the most answers any sample has (shorter lists count as missing answers), else the task's setting."""
+    depths = [len(record.answers) for record in records if record.answers]
+    return max(depths) if depths else task.generation.num_return_sequences
+
+
+def _normalized_answers(task: Task, records: Sequence[PredictionRecord]) -> list[list[str | None] | None]:
+    return [None if record.answers is None
+            else [None if answer is None else normalize_answer(answer, task) for answer in record.answers]
+            for record in records]
+
+
+def score_task(task: Task | str, records: Sequence[PredictionRecord], golds: Sequence[Sequence[str]] | None = None,
+               *, pool: WorkPool | None = None, progress: ProgressHook | None = None,
+               captions: CaptionResources | None = None) -> Metrics:
+    """All metrics of one task, plus its headline figures.
+
+    ``golds``: each record's gold answers (default: the record's own ``gold``). Raises
+    :class:`~llasmol.evaluate.gold.InvalidGoldError` for a gold answer the metric cannot read.
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    pool, progress = pool or WorkPool(), progress or NoProgress()
+    gold_lists = golds_from_records(records).answers if golds is None else golds
+    gold_lists = [[normalize_answer(gold, task) for gold in sample] for sample in gold_lists]
+    answers = _normalized_answers(task, records)
+    k = answer_depth(task, records)
+    family = task.metric_family
+    if family is MetricFamily.MOLECULE:
+        metrics = score_molecules(answers, gold_lists, k, match_parts=task.match_parts, pool=pool, progress=progress)
+    elif family is MetricFamily.FORMULA:
+        metrics = score_formulas(answers, gold_lists, k)
+    elif family is MetricFamily.NAME:
+        metrics = score_names(answers, gold_lists, k)
+    elif family is MetricFamily.CAPTION:
+        resources = (captions or CaptionResources()).load()
+        metrics = score_captions(answers, gold_lists, resources.tokenizer, resources.nltk_data, pool=pool,
+                                 progress=progress)
+    elif family is MetricFamily.REGRESSION:
+        metrics = score_numbers(answers, gold_lists)
+    else:
+        metrics = score_labels(answers, gold_lists)
+    metrics.update(headline_figures(task, metrics))
+    return metrics
+
+
+@dataclass
+class TaskInput:
+    """One task's checked input: records and their gold answers."""
+
+    task: Task
+    path: Path
+    records: list[PredictionRecord]
+    golds: GoldAnswers
+
+
+def load_task_inputs(predictions_dir: Path | str, gold: Path | str | None = None,
+                     tasks: Sequence[str] | str | None = None) -> list[TaskInput]:
+    """Read and check every prediction file (and its golds) before any scoring starts."""
+    wanted = resolve_tasks(tasks) if tasks is not None else None
+    files = prediction_files(predictions_dir, wanted)
+    for task in wanted or []:
+        if task.name not in files:
+            warnings.warn(f"no {task.name}.jsonl in {predictions_dir}", EvaluationWarning, stacklevel=2)
+    if not files:
+        raise FileNotFoundError(f"no task prediction files (<task>.jsonl) in {predictions_dir}")
+    if gold is not None and not Path(gold).is_dir():
+        raise FileNotFoundError(f"gold split folder not found: {gold}")
+    inputs = []
+    for name, path in files.items():
+        task = get_task(name)
+        records = read_predictions(path, task)
+        if not records:
+            warnings.warn(f"{path}: no samples, skipped", EvaluationWarning, stacklevel=2)
+            continue
+        if gold is None:
+            golds = golds_from_records(records, path)
+        else:
+            gold_path = Path(gold) / f"{task.name}.jsonl"
+            if not gold_path.is_file():
+                raise FileNotFoundError(f"gold file not found: {gold_path}")
+            golds = golds_from_split(task, records, path, gold_path)
+        inputs.append(TaskInput(task, path, records, golds))
+    return inputs
+
+
+class _RichHook:
+    """Feeds a scorer's progress into one rich progress bar."""
+
+    def __init__(self, bar: Any, bar_id: Any) -> None:
+        self._bar, self._id, self._total = bar, bar_id, 0
+
+    def add(self, total: int) -> None:
+        self._total += total
+        self._bar.update(self._id, total=self._total)
+
+    def advance(self, done: int) -> None:
+        self._bar.advance(self._id, done)
+
+
+def _progress_bar(show: bool) -> AbstractContextManager[Any]:
+    if not show:
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=False)
+
+
+def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = None,
+                         output: Path | str | None = None, tasks: Sequence[str] | str | None = None,
+                         scibert_vocab: Path | str | None = None, workers: int = 2,
+                         show_progress: bool = True) -> dict[str, Metrics]:
+    """Score every ``<task>.jsonl`` in ``predictions_dir``; ``{task name: metrics}`` in registry order.
+
+    ``gold``: a raw SMolInstruct split folder (all golds of samples sharing an input count);
+    without it each record's own ``gold`` is used. ``output``: where to write ``metrics.json``
+    (``report.md`` goes beside it), both atomically. ``workers``: processes for the RDKit and
+    METEOR work.
+    """
+    pool = WorkPool(workers).start()  # fork before this process loads tokenizers or threads
+    try:
+        inputs = load_task_inputs(predictions_dir, gold, tasks)
+        captions = CaptionResources(scibert_vocab)
+        if any(item.task.metric_family is MetricFamily.CAPTION for item in inputs):
+            captions.load()  # fail on a missing resource before the long work
+        results: dict[str, Metrics] = {}
+        with _progress_bar(show_progress) as bar:
+            for item in inputs:
+                hook = _RichHook(bar, bar.add_task(f"{item.task.short_name:>10}", total=0)) if bar else None
+                try:
+                    results[item.task.name] = score_task(item.task, item.records, item.golds.answers, pool=pool,
+                                                         progress=hook, captions=captions)
+                except InvalidGoldError as error:
+                    raise item.golds.error_for(error, item.task) from None
+    finally:
+        pool.close()
+    if output is not None:
+        write_atomic(output, metrics_json(results))
+        write_atomic(Path(output).parent / "report.md", render_markdown(results, f"Evaluation of {predictions_dir}"))
+    return results

@@ -1,0 +1,68 @@
+"""A small process pool that maps a function over chunks of items, in order."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+DEFAULT_CHUNK_SIZE = 256
+
+
+class WorkPool:
+    """Runs ``function(chunk) -> results`` over chunks on ``workers`` processes (inline for one).
+
+    Worker processes live as long as the pool, so their caches (canonical forms, fingerprints,
+    WordNet look-ups) serve every task scored with it. ``function`` must be a module-level
+    function so that it can be sent to the workers.
+    """
+
+    def __init__(self, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.chunk_size = chunk_size
+        self._pool: Any = None
+
+    def start(self) -> WorkPool:
+        """Start the worker processes now (before threads exist in this process)."""
+        if self.workers > 1 and self._pool is None:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = multiprocessing.get_context(method).Pool(self.workers)
+        return self
+
+    def map(self, function: Callable[[list[Item]], list[Result]], items: Sequence[Item],
+            on_chunk: Callable[[int], None] | None = None) -> list[Result]:
+        """``function`` over ``items`` in chunks; results in item order. ``on_chunk(n)`` after each chunk."""
+        items = list(items)
+        chunks = [items[start:start + self.chunk_size] for start in range(0, len(items), self.chunk_size)]
+        if self.workers > 1 and len(chunks) > 1:
+            self.start()
+            outputs = self._pool.imap(function, chunks)
+        else:
+            outputs = map(function, chunks)
+        results: list[Result] = []
+        for chunk, output in zip(chunks, outputs, strict=True):
+            results.extend(output)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self) -> WorkPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None and exc[0] is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        self.close()

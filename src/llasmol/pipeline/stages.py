@@ -1,0 +1,120 @@
+"""Resumable, skippable stages: a finished stage whose config hash matches is reused.
+
+Each stage records its state in ``<output>/.stages/<stage>.json``: ``running`` when it starts,
+``done`` (with its wall time and a small result) when it finishes. On a rerun:
+
+- ``done`` with the same hash: skipped, its recorded result reused;
+- ``running`` with the same hash (an interrupted run): run again over its partial outputs, which
+  the stage itself resumes (generation continues its ``<task>.jsonl`` files, for example);
+- any other hash: its outputs are moved aside to ``<path>.previous`` and the stage runs afresh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+STATE_FOLDER = ".stages"
+
+
+@dataclass
+class StageRecord:
+    """What one stage did in this run (or a previous one it reused)."""
+
+    name: str
+    config_hash: str
+    status: str  # "done" | "running"
+    seconds: float = 0.0
+    reused: bool = False
+    result: dict[str, Any] = field(default_factory=dict)
+    finished_at: str | None = None
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON through a temp file and ``os.replace``, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    os.replace(temp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+class StageRunner:
+    """Runs named stages in an output folder, reusing the finished ones."""
+
+    def __init__(self, output_dir: Path, console: Console | None = None, force: Sequence[str] = ()) -> None:
+        self.output_dir = Path(output_dir)
+        self.console = console or Console()
+        self.force = set(force)
+        self.records: dict[str, StageRecord] = {}
+
+    def state_path(self, name: str) -> Path:
+        return self.output_dir / STATE_FOLDER / f"{name}.json"
+
+    def previous(self, name: str) -> StageRecord | None:
+        path = self.state_path(name)
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return StageRecord(**raw)
+        except (json.JSONDecodeError, TypeError):
+            return None
+
+    def _move_aside(self, outputs: Sequence[Path]) -> None:
+        for path in outputs:
+            if not path.exists():
+                continue
+            aside = path.with_name(path.name + ".previous")
+            if aside.is_dir():
+                shutil.rmtree(aside)
+            elif aside.exists():
+                aside.unlink()
+            os.replace(path, aside)
+            self.console.print(f"  [yellow]config changed: moved {path.name} aside to {aside.name}[/]")
+
+    def run(self, name: str, config_hash: str, outputs: Sequence[Path],
+            action: Callable[[], dict[str, Any] | None], record: bool = True) -> StageRecord:
+        """Run ``action`` unless a finished run with this hash exists and its outputs are all there.
+
+        ``record=False`` (the other processes of a distributed run) runs or reuses without writing state.
+        """
+        previous = self.previous(name)
+        outputs_present = all(path.exists() for path in outputs)
+        if (previous is not None and previous.status == "done" and previous.config_hash == config_hash
+                and outputs_present and name not in self.force):
+            reused = StageRecord(**{**previous.__dict__, "reused": True})
+            self.records[name] = reused
+            self.console.print(f"[bold cyan]▶ {name}[/]: [green]reused[/] (finished earlier, same config)")
+            return reused
+        resuming = previous is not None and previous.config_hash == config_hash and name not in self.force
+        if not resuming and record:
+            self._move_aside(outputs)
+        self.console.rule(f"[bold cyan]{name}[/]" + (" (resuming)" if resuming else ""))
+        if record:
+            write_json_atomic(self.state_path(name), StageRecord(name, config_hash, "running").__dict__)
+        started = time.perf_counter()
+        result = action() or {}
+        seconds = time.perf_counter() - started
+        done = StageRecord(name, config_hash, "done", round(seconds, 2), False, result,
+                           datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if record:
+            write_json_atomic(self.state_path(name), done.__dict__)
+        self.records[name] = done
+        self.console.print(f"[bold cyan]✓ {name}[/] finished in {seconds:.1f} s")
+        return done

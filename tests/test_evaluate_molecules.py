@@ -1,0 +1,127 @@
+"""SMILES-answer metrics (FS, RS, MG, NC-I2S) on small cases built from real validation samples."""
+
+from __future__ import annotations
+
+import pytest
+from rdkit import Chem, DataStructs
+from rdkit.Chem import AllChem, MACCSkeys
+
+from llasmol.data.raw import iter_raw_records
+from llasmol.evaluate import InvalidGoldError, PredictionRecord, score_task
+from llasmol.evaluate.evaluator import load_task_inputs
+from llasmol.tasks import get_task
+
+
+def _records(folder, task, count):
+    return list(iter_raw_records(folder / f"{task}.jsonl"))[:count]
+
+
+def _legacy_similarities(first: str, second: str) -> tuple[float, float, float]:
+    a, b = Chem.MolFromSmiles(first), Chem.MolFromSmiles(second)
+    return (
+        DataStructs.TanimotoSimilarity(MACCSkeys.GenMACCSKeys(a), MACCSkeys.GenMACCSKeys(b)),
+        DataStructs.TanimotoSimilarity(Chem.RDKFingerprint(a), Chem.RDKFingerprint(b)),
+        DataStructs.TanimotoSimilarity(AllChem.GetMorganFingerprint(a, 2), AllChem.GetMorganFingerprint(b, 2)),
+    )
+
+
+@pytest.fixture(scope="module")
+def forward_case(smolinstruct_val):
+    """4 real FS samples answered: exact gold / another valid molecule then gold / invalid then missing / skipped."""
+    raw = _records(smolinstruct_val, "forward_synthesis", 4)
+    answers = [
+        [raw[0].output, "C"],
+        [raw[2].output, raw[1].output],
+        ["C1CC(", ""],
+        None,
+    ]
+    records = [PredictionRecord.of(r.input, r.output, a) for r, a in zip(raw, answers, strict=True)]
+    return raw, records
+
+
+def test_forward_synthesis_counts_by_hand(forward_case):
+    raw, records = forward_case
+    metrics = score_task("FS", records)
+    assert metrics["num_all"] == 4
+    assert metrics["num_t1_no_answer"] == 1  # the skipped sample
+    assert metrics["num_t2_no_answer"] == 1  # sample 3 has an (invalid) first answer
+    assert metrics["num_t1_invalid"] == 1  # sample 3's first answer
+    assert metrics["num_t2_invalid"] == 0  # a missing answer is not invalid
+    assert metrics["num_t1_exact_match"] == 1
+    assert metrics["num_t2_exact_match"] == 2
+    assert metrics["EM"] == pytest.approx(25.0)
+    assert metrics["Valid"] == pytest.approx(50.0)
+    # fingerprints: mean over the two samples with a valid first answer (1.0 and answer-vs-gold)
+    other = _legacy_similarities(raw[2].output, raw[1].output)
+    assert metrics["t1_maccs_fps"] == pytest.approx((1.0 + other[0]) / 2)
+    assert metrics["t1_rdk_fps"] == pytest.approx((1.0 + other[1]) / 2)
+    assert metrics["t1_morgan_fps"] == pytest.approx((1.0 + other[2]) / 2)
+    assert metrics["FTS"] == pytest.approx(100 * (1.0 + other[2]) / 2)
+    assert not any(key.startswith("num_t3") for key in metrics)  # k is the number of answers given
+
+
+def test_skipped_first_sample_and_short_answer_lists(forward_case):
+    raw, records = forward_case
+    reordered = [records[3], records[0], records[1], records[2]]
+    assert score_task("FS", reordered) == score_task("FS", records)
+    shorter = [PredictionRecord.of(raw[0].input, raw[0].output, [raw[0].output]), *records[1:]]
+    metrics = score_task("FS", shorter)
+    assert metrics["num_t2_no_answer"] == 1 and metrics["num_t2_exact_match"] == 2
+
+
+def test_exact_match_is_by_molecule_identity_not_string(smolinstruct_val):
+    record = _records(smolinstruct_val, "name_conversion-i2s", 1)[0]
+    mol = Chem.MolFromSmiles(record.output)
+    rewritten = Chem.MolToSmiles(mol, doRandom=True, canonical=False)
+    for atom in mol.GetAtoms():
+        atom.SetAtomMapNum(atom.GetIdx() + 1)
+    atom_mapped = Chem.MolToSmiles(mol)
+    assert ":1]" in atom_mapped
+    assert rewritten != record.output
+    metrics = score_task("NC-I2S", [PredictionRecord.of(record.input, record.output, [rewritten, atom_mapped])])
+    assert metrics["num_t1_exact_match"] == 1 and metrics["EM"] == 100.0 and metrics["Valid"] == 100.0
+
+
+def test_semicolons_read_as_dots_and_reactant_set_matches(smolinstruct_val):
+    raw = [r for r in _records(smolinstruct_val, "retrosynthesis", 60) if r.output.count(".") == 1][:3]
+    assert len(raw) == 3
+    first_parts = [r.output.split(".") for r in raw]
+    unrelated = "CCCCCCCCCCCCCCCCCCCC(=O)O"
+    answers = [
+        [f"{first_parts[0][1]};{first_parts[0][0]}"],  # same set, other order, ';' separated: exact
+        [first_parts[1][0]],  # one reactant only: subset and intersection, not exact
+        [f"{first_parts[2][0]}.{unrelated}"],  # shares one reactant: intersection only
+    ]
+    records = [PredictionRecord.of(r.input, r.output, a) for r, a in zip(raw, answers, strict=True)]
+    metrics = score_task("RS", records)
+    assert metrics["num_t1_exact_match"] == 1
+    assert metrics["num_t1_subset"] == 2  # exact also counts as subset
+    assert metrics["num_t1_intersection"] == 3
+
+
+def test_multiple_golds_of_one_input_all_count(smolinstruct_val, tmp_path):
+    by_input: dict[str, list] = {}
+    for record in iter_raw_records(smolinstruct_val / "forward_synthesis.jsonl"):
+        by_input.setdefault(record.input, []).append(record)
+    first, second = next(group for group in by_input.values() if len(group) > 1)
+    assert first.output != second.output
+    line = {"input": first.input, "gold": first.output, "pred": [second.output], "task": "forward_synthesis"}
+    (tmp_path / "forward_synthesis.jsonl").write_text(__import__("json").dumps(line) + "\n")
+    with_split = load_task_inputs(tmp_path, smolinstruct_val)[0]
+    assert sorted(with_split.golds.answers[0]) == sorted([first.output, second.output])
+    assert score_task("FS", with_split.records, with_split.golds.answers)["num_t1_exact_match"] == 1
+    assert score_task("FS", with_split.records)["num_t1_exact_match"] == 0  # own gold only
+
+
+def test_invalid_gold_is_an_error_naming_it():
+    record = PredictionRecord.of("CCO", "C1CC(", ["CCO"])
+    with pytest.raises(InvalidGoldError, match=r"C1CC\("):
+        score_task(get_task("MG"), [record])
+
+
+def test_pool_gives_the_same_numbers(forward_case):
+    from llasmol.evaluate.parallel import WorkPool
+
+    _, records = forward_case
+    with WorkPool(2, chunk_size=1) as pool:
+        assert score_task("FS", records, pool=pool) == score_task("FS", records)

@@ -1,0 +1,141 @@
+"""Formula, name, caption and property metrics on small hand-checked cases from real validation samples."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from llasmol.data.raw import iter_raw_records
+from llasmol.evaluate import CaptionResources, InvalidGoldError, PredictionRecord, score_task
+
+
+def _records(folder, task, count):
+    return list(iter_raw_records(folder / f"{task}.jsonl"))[:count]
+
+
+def _with_answers(raw, answers):
+    return [PredictionRecord.of(r.input, r.output, a, r.target) for r, a in zip(raw, answers, strict=True)]
+
+
+def test_formula_element_match_charges_and_parentheses(smolinstruct_val):
+    raw = _records(smolinstruct_val, "name_conversion-s2f", 5)
+    assert raw[0].output == "C39H62N2O11"
+    answers = [
+        ["O11N2H62C39", "C"],  # element order ignored
+        ["C2H6O", raw[1].output],  # second answer matches
+        ["C(H3)2", ""],  # parentheses: invalid, then missing
+        [raw[3].output + "+", raw[3].output + "-"],  # a charge is an element of its own: no match
+        None,  # skipped
+    ]
+    metrics = score_task("NC-S2F", _with_answers(raw, answers))
+    assert metrics["num_all"] == 5
+    assert metrics["num_t1_no_answer"] == 1 and metrics["num_t2_no_answer"] == 1
+    assert metrics["num_t1_ele_match"] == 1 and metrics["num_t2_ele_match"] == 2
+    assert metrics["num_t1_formula_invalid"] == 1 and metrics["num_t2_formula_invalid"] == 0
+    assert metrics["EM"] == pytest.approx(20.0)
+    assert metrics["Valid"] == pytest.approx(60.0)
+
+
+def test_charged_formula_matches_same_charge():
+    record = PredictionRecord.of("[NH4+]", "H4N+", ["NH4+"])
+    assert score_task("NC-S2F", [record])["num_t1_ele_match"] == 1
+    with pytest.raises(InvalidGoldError):
+        score_task("NC-I2F", [PredictionRecord.of("x", "Ca(OH)2", ["CaO2H2"])])
+
+
+def test_iupac_split_match(smolinstruct_val):
+    raw = _records(smolinstruct_val, "name_conversion-s2i", 3)
+    answers = [
+        [raw[0].output, "x"],
+        ["methane", raw[1].output.upper()],  # case matters: no match
+        [";".join(reversed(f"{raw[2].output};sodium".split(";"))), raw[2].output],  # parts sorted; extra part
+    ]
+    metrics = score_task("NC-S2I", _with_answers(raw, answers))
+    assert metrics["num_t1_split_match"] == 1 and metrics["num_t2_split_match"] == 2
+    assert metrics["num_t1_no_answer"] == 0
+    swapped = PredictionRecord.of("x", "sodium;ethanoate", ["ethanoate;sodium"])
+    assert score_task("NC-S2I", [swapped])["num_t1_split_match"] == 1
+
+
+@pytest.fixture(scope="module")
+def caption_resources(shared_data):
+    return CaptionResources(shared_data / "scibert" / "vocab.txt").load()
+
+
+def test_identical_captions_score_one(smolinstruct_val, caption_resources):
+    raw = _records(smolinstruct_val, "molecule_captioning", 3)
+    metrics = score_task("MC", _with_answers(raw, [[r.output] for r in raw]), captions=caption_resources)
+    assert metrics["bleu2"] == pytest.approx(1.0) and metrics["bleu4"] == pytest.approx(1.0)
+    assert metrics["rouge_1"] == metrics["rouge_2"] == metrics["rouge_l"] == pytest.approx(1.0)
+    # METEOR of identical m-token texts: one chunk, penalty 0.5 / m**3
+    lengths = [len(caption_resources.tokenizer(r.output, add_special_tokens=False).tokens()) for r in raw]
+    assert metrics["meteor_score"] == pytest.approx(sum(1 - 0.5 / m ** 3 for m in lengths) / 3)
+    assert metrics["METEOR"] == metrics["meteor_score"] and metrics["num_no_answer"] == 0
+
+
+def test_caption_scores_by_hand(caption_resources):
+    gold = "the molecule is a cat"
+    answer = "the molecule is a dog"  # 5 tokens, 4 matched in one chunk
+    metrics = score_task("MC", [PredictionRecord.of("C", gold, [answer]), PredictionRecord.of("CC", gold, None),
+                                PredictionRecord.of("O", gold, [""])], captions=caption_resources)
+    assert metrics["num_all"] == 3 and metrics["num_no_answer"] == 2
+    precision = recall = 4 / 5
+    fmean = precision * recall / (0.9 * precision + 0.1 * recall)
+    assert metrics["meteor_score"] == pytest.approx((1 - 0.5 * (1 / 4) ** 3) * fmean)
+    assert metrics["rouge_1"] == pytest.approx(0.8)
+    assert metrics["rouge_2"] == pytest.approx(0.75)  # 3 of 4 bigrams
+    assert metrics["rouge_l"] == pytest.approx(0.8)
+    assert metrics["bleu2"] == pytest.approx(math.sqrt(4 / 5 * 3 / 4))
+
+
+def test_caption_uses_the_samples_own_gold(smolinstruct_val, caption_resources):
+    by_input: dict[str, list] = {}
+    for record in iter_raw_records(smolinstruct_val / "molecule_captioning.jsonl"):
+        by_input.setdefault(record.input, []).append(record)
+    first, second = next(group for group in by_input.values() if len(group) > 1)
+    records = [PredictionRecord.of(second.input, second.output, [second.output])]
+    assert score_task("MC", records, [[second.output, first.output]], captions=caption_resources)["rouge_1"] == 1.0
+
+
+def test_esol_rmse_by_hand(smolinstruct_val):
+    raw = _records(smolinstruct_val, "property_prediction-esol", 5)
+    golds = [float(r.output) for r in raw]
+    answers = [[str(golds[0] + 1.0)], [str(golds[1] - 2.0)], ["soluble"], [""], None]
+    metrics = score_task("PP-ESOL", _with_answers(raw, answers))
+    assert metrics["num_all"] == 5 and metrics["num_no_answer"] == 2 and metrics["num_invalid"] == 1
+    assert metrics["RMSE"] == pytest.approx(math.sqrt((1.0 + 4.0) / 2))
+
+
+def test_classification_counts_and_scores_by_hand(smolinstruct_val):
+    raw = _records(smolinstruct_val, "property_prediction-bbbp", 40)
+    yes = [r for r in raw if r.output == "Yes"][:3]
+    no = [r for r in raw if r.output == "No"][:3]
+    samples = yes + no + [yes[0], no[0]]
+    answers = [["Yes"], ["yes "], ["No"], ["no"], ["NO"], ["Yes"], ["maybe"], None]
+    metrics = score_task("PP-BBBP", _with_answers(samples, answers))
+    # scored: gold yes,yes,yes,no,no,no vs answers yes,yes,no,no,no,yes -> TP 2, FN 1, TN 2, FP 1
+    assert metrics["num_all"] == 8 and metrics["num_no_answer"] == 1 and metrics["num_invalid"] == 1
+    assert metrics["num_correct"] == 4 and metrics["Acc"] == pytest.approx(50.0)
+    assert metrics["precision"] == pytest.approx(2 / 3) and metrics["recall"] == pytest.approx(2 / 3)
+    assert metrics["f1_score"] == pytest.approx(2 / 3)
+    assert metrics["roc_auc_score"] == pytest.approx(2 / 3)  # (TPR + TNR) / 2 for yes/no predictions
+    assert metrics["mcc"] == pytest.approx((2 * 2 - 1 * 1) / math.sqrt(3 * 3 * 3 * 3))
+
+
+def test_sider_scores_one_sample_per_class(smolinstruct_val):
+    raw = _records(smolinstruct_val, "property_prediction-sider", 40)
+    assert len({r.target for r in raw}) == 20 and raw[0].index == 0 and raw[20].index == 1
+    answers = [[r.output] if i % 2 == 0 else ["No"] for i, r in enumerate(raw)]
+    expected_correct = sum(1 for i, r in enumerate(raw) if i % 2 == 0 or r.output == "No")
+    metrics = score_task("PP-SIDER", _with_answers(raw, answers))
+    assert metrics["num_all"] == 40 and metrics["num_correct"] == expected_correct
+    assert metrics["Acc"] == pytest.approx(100 * expected_correct / 40)
+
+
+def test_one_class_gives_undefined_roc_auc():
+    records = [PredictionRecord.of("C", "No", ["No"]), PredictionRecord.of("CC", "No", ["Yes"])]
+    metrics = score_task("PP-HIV", records)
+    assert metrics["roc_auc_score"] is None and metrics["num_correct"] == 1
+    with pytest.raises(InvalidGoldError, match="maybe"):
+        score_task("PP-HIV", [PredictionRecord.of("C", "maybe", ["No"])])

@@ -1,0 +1,217 @@
+"""Fine-tuning on CPU with a tiny randomly initialised Llama (SmolLM2's tokenizer) on real validation samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from llasmol.data import iter_smolinstruct
+from llasmol.train import TrainConfig, TrainOutOfMemoryError, load_trained_model, preset, train
+from llasmol.train.callbacks import StopAfterStepCallback, read_log
+from llasmol.train.config import Batching
+from llasmol.train.data import IGNORE_INDEX, collate_micro_batch, epoch_order, plan_micro_batches, tokenize_rows
+from llasmol.train.trainer import answer_loss_sum
+
+TASKS = ["property_prediction-bbbp", "property_prediction-esol"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 64-wide Llama with SmolLM2's vocabulary, saved with a tokenizer that has NO pad token."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from llasmol.models import load_tokenizer, resolve_model
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = load_tokenizer(resolve_model())
+    tokenizer.pad_token = None
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=None, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tiny_model))
+
+
+@pytest.fixture(scope="module")
+def val_rows(smolinstruct_val: Path) -> list[dict]:
+    return list(iter_smolinstruct(smolinstruct_val, "validation", tasks=TASKS))
+
+
+def tiny_config(model: Path, data: Path, output: Path, **changes) -> TrainConfig:
+    settings = dict(model=str(model), data=str(data), train_split="validation", tasks=TASKS, max_train_samples=96,
+                    eval_samples=32, output_dir=str(output), max_steps=8, batch_size=8, micro_batch_size=4,
+                    logging_steps=1, eval_steps=4, save_steps=3, learning_rate=1e-2, log_sample_ids=True,
+                    progress=False)
+    settings.update(changes)
+    return preset("cpu", **settings)
+
+
+def losses(log: list[dict]) -> list[float]:
+    return [record["loss"] for record in log if "loss" in record]
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+def test_long_samples_are_truncated_or_dropped_and_counted(val_rows, tokenizer) -> None:
+    lengths = [len(tokenizer(row["input"] + row["output"], add_special_tokens=False)["input_ids"]) for row in val_rows]
+    limit = int(np.median(lengths))
+    truncated = tokenize_rows(val_rows, tokenizer, max_length=limit, long_samples="truncate")
+    dropped = tokenize_rows(val_rows, tokenizer, max_length=limit, long_samples="drop")
+    assert truncated.stats.samples == dropped.stats.samples == len(val_rows)
+    assert truncated.stats.truncated > 0 and truncated.stats.dropped_too_long == 0
+    assert dropped.stats.dropped_too_long > 0 and dropped.stats.truncated == 0
+    assert truncated.lengths.max() <= limit and dropped.lengths.max() <= limit
+    # a truncated sample whose answer is cut away entirely has nothing to learn: dropped and counted
+    assert truncated.stats.kept + truncated.stats.dropped_no_answer == len(val_rows)
+    assert dropped.stats.kept + dropped.stats.dropped_too_long + dropped.stats.dropped_no_answer == len(val_rows)
+    assert truncated.content_hash == dropped.content_hash
+
+
+def test_loss_mask_covers_the_answer_only(val_rows, tokenizer) -> None:
+    split = tokenize_rows(val_rows[:4], tokenizer, max_length=512)
+    batch = collate_micro_batch(split, [0, 1], batching=Batching.PACKED, pad_token_id=0, loss_on="answer")
+    first = split.lengths[0]
+    assert batch["input_ids"].shape == (1, split.lengths[0] + split.lengths[1])
+    assert batch["position_ids"][0, first].item() == 0  # positions restart at each sample
+    learnt = batch["labels"][0, :first] != IGNORE_INDEX
+    assert not learnt[: split.prompt_lengths[0]].any() and learnt[split.prompt_lengths[0]:].all()
+    answer = tokenizer.decode(batch["input_ids"][0, :first][learnt].tolist())
+    assert answer.strip().startswith(val_rows[0]["output"].strip()) and answer.endswith(tokenizer.eos_token)
+
+
+def test_task_weights_and_plan_are_deterministic(val_rows, tokenizer) -> None:
+    split = tokenize_rows(val_rows, tokenizer, max_length=512)
+    counts = {task: int((split.task_ids == index).sum()) for index, task in enumerate(split.task_names)}
+    order = epoch_order(split, {TASKS[0]: 2.0, TASKS[1]: 0.5}, seed=13, epoch=0)
+    drawn = np.bincount(split.task_ids[order], minlength=2)
+    assert drawn[split.task_names.index(TASKS[0])] == 2 * counts[TASKS[0]]
+    assert drawn[split.task_names.index(TASKS[1])] == round(0.5 * counts[TASKS[1]])
+    plan = plan_micro_batches(split, micro_batch_size=4, batching="grouped", task_weights={}, seed=13, epochs=1.5)
+    again = plan_micro_batches(split, micro_batch_size=4, batching="grouped", task_weights={}, seed=13, epochs=1.5)
+    assert all(np.array_equal(a, b) for a, b in zip(plan, again, strict=True))
+    assert sum(len(batch) for batch in plan) == len(split) + round(0.5 * len(split))
+
+
+def test_packed_and_padded_batches_give_the_same_loss(tiny_model, val_rows, tokenizer) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model)).eval()
+    split = tokenize_rows(val_rows[:6], tokenizer, max_length=512)
+    results = {}
+    for batching in (Batching.PACKED, Batching.PADDED):
+        batch = collate_micro_batch(split, range(6), batching=batching, pad_token_id=0, loss_on="answer")
+        labels = batch.pop("labels")
+        batch.pop("sample_ids")
+        with torch.no_grad():
+            results[batching] = answer_loss_sum(model, batch, labels)
+    (packed_sum, packed_count, masked), (padded_sum, padded_count, _) = results.values()
+    assert masked, "logits_to_keep with a boolean mask should be used"
+    assert packed_count == padded_count > 0
+    assert packed_sum.item() == pytest.approx(padded_sum.item(), rel=1e-4)
+
+
+# ----------------------------------------------------------------------------------------- training
+
+
+@pytest.mark.slow
+def test_lora_run_lowers_loss_and_adapter_reloads(tiny_model, smolinstruct_val, tmp_path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    output = tmp_path / "run"
+    result = train(tiny_config(tiny_model, smolinstruct_val, output, merge=True, save_steps=4))
+    log = read_log(output / "train_log.jsonl")
+    train_losses = losses(log)
+    assert len(train_losses) == 8 and np.mean(train_losses[-2:]) < train_losses[0] - 0.1
+    eval_losses = [record["eval_loss"] for record in log if "eval_loss" in record]
+    assert len(eval_losses) == 2 and result.best_eval_loss == pytest.approx(min(eval_losses))
+    info = json.loads((output / "run_info.json").read_text())
+    assert info["config"]["max_steps"] == 8 and info["data"]["train"]["kept"] == 96
+    assert set(info["data"]["tasks"]) == set(TASKS) and len(info["data"]["train"]["sha256"]) == 64
+    assert {"torch", "transformers", "peft"} <= set(info["versions"])
+    assert (output / "loss_curve.png").stat().st_size > 1000
+    assert (output / "best" / "adapter_model.safetensors").is_file()
+    # a tokenizer without a pad token was given one, saved with the run
+    assert AutoTokenizer.from_pretrained(str(output)).pad_token is not None
+
+    ids = torch.tensor([[1, 200, 300, 400, 500, 600]])
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model)).eval()
+    with torch.no_grad():
+        base_logits = base(ids).logits
+        adapted = PeftModel.from_pretrained(base, str(output)).eval()
+        adapter_logits = adapted(ids).logits
+        merged_logits = AutoModelForCausalLM.from_pretrained(str(output / "merged")).eval()(ids).logits
+        loaded, _ = load_trained_model(output)
+        helper_logits = loaded(ids).logits
+    assert not torch.allclose(base_logits, adapter_logits, atol=1e-4)
+    torch.testing.assert_close(adapter_logits, merged_logits, atol=2e-3, rtol=1e-3)
+    torch.testing.assert_close(adapter_logits, helper_logits)
+
+
+@pytest.mark.slow
+def test_resume_continues_exactly(tiny_model, smolinstruct_val, tmp_path) -> None:
+    whole, interrupted = tmp_path / "whole", tmp_path / "interrupted"
+    train(tiny_config(tiny_model, smolinstruct_val, whole))
+    train(tiny_config(tiny_model, smolinstruct_val, interrupted), callbacks=[StopAfterStepCallback(5)])
+    stopped_log = read_log(interrupted / "train_log.jsonl")
+    assert max(record["step"] for record in stopped_log) == 5
+    with pytest.raises(FileExistsError, match="resume"):
+        train(tiny_config(tiny_model, smolinstruct_val, interrupted))
+    train(tiny_config(tiny_model, smolinstruct_val, interrupted, resume=True))
+
+    expected, resumed = read_log(whole / "train_log.jsonl"), read_log(interrupted / "train_log.jsonl")
+    steps = [[record["sample_ids"] for record in log if "sample_ids" in record] for log in (expected, resumed)]
+    assert len(steps[0]) == 8 and steps[0] == steps[1]  # same samples, none repeated or skipped
+    flat = [sample for step in steps[1] for sample in step]
+    assert len(flat) == 64 and len(set(flat)) == 64  # 96 samples: one epoch covers 8 steps of 8 without repeats
+    np.testing.assert_allclose(losses(resumed), losses(expected), rtol=1e-5)
+    evals = [[record["eval_loss"] for record in log if "eval_loss" in record] for log in (expected, resumed)]
+    np.testing.assert_allclose(evals[1], evals[0], rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_out_of_memory_suggests_a_micro_batch_that_fits(tiny_model, smolinstruct_val, tmp_path) -> None:
+    from transformers import TrainerCallback
+
+    class OutOfMemoryOnce(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs) -> None:
+            raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate; out of memory")
+
+    with pytest.raises(TrainOutOfMemoryError, match="micro-batch 2 fits: pass --micro-batch-size 2"):
+        train(tiny_config(tiny_model, smolinstruct_val, tmp_path / "oom", eval_split=None),
+              callbacks=[OutOfMemoryOnce()])
+
+
+def test_unknown_lora_target_names_the_linear_layers() -> None:
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, OPTConfig, OPTForCausalLM
+
+    from llasmol.train import PAPER_LORA_TARGETS, UnknownLoraTargetError, resolve_lora_targets
+
+    llama = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=1))
+    with pytest.raises(UnknownLoraTargetError, match=r"qkv_mystery.*q_proj, k_proj, v_proj, o_proj, gate_proj"):
+        resolve_lora_targets(llama, ["qkv_mystery"])
+    assert resolve_lora_targets(llama, list(PAPER_LORA_TARGETS)) == list(PAPER_LORA_TARGETS)
+
+    opt = OPTForCausalLM(OPTConfig(vocab_size=64, hidden_size=16, ffn_dim=32, num_hidden_layers=1,
+                                   num_attention_heads=2, word_embed_proj_dim=16))
+    assert resolve_lora_targets(opt, list(PAPER_LORA_TARGETS)) == ["q_proj", "k_proj", "v_proj", "out_proj", "fc1",
+                                                                    "fc2"]
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=64, n_embd=16, n_layer=1, n_head=2))
+    assert set(resolve_lora_targets(gpt2, list(PAPER_LORA_TARGETS))) == {"c_attn", "c_proj", "c_fc"}
+    assert "lm_head" not in resolve_lora_targets(gpt2, ["all-linear"])
