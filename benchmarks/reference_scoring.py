@@ -14,12 +14,47 @@ from typing import Any
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import AllChem, MACCSkeys
+from rdkit.Chem.rdmolops import AssignStereochemistry
 
-from llasmol.chem import FormulaError, canonicalize_smiles, parse_formula
+from llasmol.chem import FormulaError, parse_formula
+from llasmol.chem.smiles import _copy_without_hydrogen_info
 from llasmol.tasks import MetricFamily, Task
 
-_canonical = canonicalize_smiles.__wrapped__  # no cache
-_elements = parse_formula.__wrapped__
+_elements = parse_formula.__wrapped__  # no cache
+
+
+def _canonical_part(part: str) -> str | None:
+    """The reference's steps for one part: three RDKit round trips, a rebuild, a Kekulé write."""
+    mol = Chem.MolFromSmiles(part)
+    if mol is None:
+        return None
+    for atom in mol.GetAtoms():
+        atom.SetAtomMapNum(0)
+    smiles = Chem.MolToSmiles(mol)
+    for _ in range(2):
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            return None
+        smiles = Chem.MolToSmiles(mol)
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    mol.UpdatePropertyCache()
+    rebuilt = _copy_without_hydrogen_info(mol)
+    Chem.SanitizeMol(rebuilt, sanitizeOps=Chem.SanitizeFlags.SANITIZE_SETAROMATICITY
+                     | Chem.SanitizeFlags.SANITIZE_PROPERTIES | Chem.SanitizeFlags.SANITIZE_ADJUSTHS,
+                     catchErrors=True)
+    AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
+    mol = Chem.MolFromSmiles(Chem.MolToSmiles(rebuilt))
+    return None if mol is None else Chem.MolToSmiles(mol, kekuleSmiles=True)
+
+
+def _canonical(smiles: str) -> str | None:
+    parts = []
+    for part in smiles.split("."):
+        canonical = _canonical_part(part) if part else None
+        if canonical is None:
+            return None
+        parts.append(canonical)
+    return ".".join(sorted(parts))
 
 
 def _inchi(smiles: str) -> str:

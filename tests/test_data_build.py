@@ -336,3 +336,18 @@ def test_cli_build_and_its_errors(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("clintox.csv", "missing.csv"))
     result = runner.invoke(app, ["data", "build", str(config), "--out", str(tmp_path / "other")])
     assert result.exit_code == 1 and "missing.csv" in "".join(result.output.split())
+
+
+def test_duplicates_keep_the_evaluation_copy(tmp_path: Path) -> None:
+    header = "smiles,measured log solubility in mols per litre\n"
+    (tmp_path / "first.csv").write_text(header + "CCO,0.5\nCCN,1.0\n")
+    (tmp_path / "second.csv").write_text(header + "OCC,0.5\nCCCl,-1.0\n")  # OCC is CCO written differently
+    sources = [{"name": name, "reader": "moleculenet", "path": str(tmp_path / f"{name}.csv"), "tasks": ["PP-ESOL"],
+                "options": {"preset": "esol"}, "split": split} for name, split in (("first", "train"),
+                                                                                  ("second", "test"))]
+    report = build_dataset(_config(sources, selfies=False), tmp_path / "out", workers=1)
+    assert report.task_qc["property_prediction-esol"] == {"duplicate": 1}
+    train = [row["raw_input"] for row in iter_smolinstruct(tmp_path / "out", "train")]
+    test = sorted(row["raw_input"] for row in iter_smolinstruct(tmp_path / "out", "test"))
+    assert train == ["CCN"]
+    assert test == ["CCCl", "CCO"]

@@ -362,3 +362,19 @@ def test_vllm_backend_drives_beam_search(tiny_models: dict[str, Path], monkeypat
     assert calls["init"]["model"] == str(tiny_models["model"]) and calls["lora"] is None
     expected = [backend.tokenizer.decode([330 + rank], skip_special_tokens=True).strip() for rank in range(3)]
     assert outputs == [expected, expected]  # best first, prompt tokens and EOS cut off
+
+
+def test_prompt_cache_shared_by_beams_gives_plain_generate_results(backend: HFBackend, smolinstruct_val: Path) -> None:
+    import torch
+
+    from llasmol.generate.runner import load_samples, tokenize_prompts
+
+    task = get_task("FS")
+    prompts = tokenize_prompts(load_samples(smolinstruct_val, "validation", task, 5), backend.tokenizer, "paper")
+    settings = type(task.generation)(4, 3, 10)
+    batch = backend._left_padded(prompts)
+    with torch.inference_mode():
+        sequences = backend.model.generate(**batch, generation_config=backend._generation_config(settings))
+    texts = [text.strip() for text in backend.tokenizer.batch_decode(sequences[:, batch["input_ids"].shape[1]:],
+                                                                      skip_special_tokens=True)]
+    assert backend.generate(prompts, settings) == [texts[index * 3:index * 3 + 3] for index in range(len(prompts))]

@@ -404,13 +404,15 @@ def evaluate_command(
 # ---------------------------------------------------------------------------------------------
 
 
-def _run_pipeline_command(config_path: Path, output: Path, force: list[str] | None) -> None:
+def _run_pipeline_command(config_path: Path, output: Path, force: list[str] | None, threads: int | None) -> None:
     """Load, check and run a pipeline config; print where the report is and each task's headline metric."""
     from llasmol.data import DataFormatError
     from llasmol.pipeline import PipelineConfigError, load_pipeline_config, run_pipeline
 
     try:
         config = load_pipeline_config(config_path)
+        if threads is not None:
+            config.torch_threads = threads
         result = run_pipeline(config, output, force=force or ())
     except (PipelineConfigError, DataFormatError, FileNotFoundError, ValueError) as error:
         fail(str(error))
@@ -426,6 +428,7 @@ def _run_pipeline_command(config_path: Path, output: Path, force: list[str] | No
 
 
 _FORCE_HELP = "Run this stage again even if finished (repeatable): data, train, generate-base, ..."
+_THREADS_HELP = "torch CPU threads (default: all cores; 1 is faster on a machine busy with other work)."
 
 
 @app.command("demo")
@@ -433,6 +436,7 @@ def demo_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for data, adapter, predictions, report.")]
     = Path("runs/demo"),
     force: Annotated[list[str] | None, typer.Option("--force", help=_FORCE_HELP)] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help=_THREADS_HELP)] = None,
 ) -> None:
     """The whole LlaSMol story on this machine, offline: data → LoRA fine-tuning → answers → scores → report.
 
@@ -442,7 +446,7 @@ def demo_command(
     """
     from llasmol.pipeline import demo_config_path
 
-    _run_pipeline_command(demo_config_path(), output, force)
+    _run_pipeline_command(demo_config_path(), output, force, threads)
 
 
 @app.command("run")
@@ -451,6 +455,7 @@ def run_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for every stage's outputs.")]
     = Path("runs/llasmol"),
     force: Annotated[list[str] | None, typer.Option("--force", help=_FORCE_HELP)] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help=_THREADS_HELP)] = None,
     check: Annotated[bool, typer.Option("--check", help="Only parse and validate the config.")] = False,
 ) -> None:
     """Run the full pipeline of one config: build/load → train → generate → evaluate → report.
@@ -467,7 +472,7 @@ def run_command(
             fail(str(error))
         console.print(f"{config}: valid")
         return
-    _run_pipeline_command(config, output, force)
+    _run_pipeline_command(config, output, force, threads)
 
 
 @app.command("serve")
@@ -492,7 +497,7 @@ def serve_command(
         settings = ServeSettings(max_batch_size=max_batch_size, timeout_s=timeout, max_input_chars=max_input_chars)
     except ValueError as error:
         fail(str(error))
-    console.print(f"serving on http://{host}:{port}/ (API schema at /openapi.json); Ctrl+C stops")
+    console.print(f"loading the model, then serving on http://{host}:{port}/ (schema at /openapi.json); Ctrl+C stops")
     try:
         serve(model=model, adapter=adapter, host=host, port=port, settings=settings, device=device,
               prompt_format=prompt_format)

@@ -30,7 +30,7 @@ def _copy_without_hydrogen_info(mol: Chem.Mol) -> Chem.RWMol:
     # Atoms and bonds were added in the same order, so neighbour order (and with it the
     # meaning of a chiral tag) is unchanged. As the reference does, a tag is kept only on
     # atoms that can still be tetrahedral centres.
-    for atom, new_atom in zip(mol.GetAtoms(), copy.GetAtoms()):
+    for atom, new_atom in zip(mol.GetAtoms(), copy.GetAtoms(), strict=True):
         if _can_be_tetrahedral(new_atom):
             new_atom.SetChiralTag(atom.GetChiralTag())
     return copy
@@ -48,8 +48,9 @@ def _canonical_part(part: str) -> str | None:
     mol = Chem.MolFromSmiles(part)
     if mol is None:
         return None
-    for atom in mol.GetAtoms():
-        atom.SetAtomMapNum(0)
+    if ":" in part:  # only bracket atoms like [CH3:1] carry atom maps
+        for atom in mol.GetAtoms():
+            atom.SetAtomMapNum(0)
     return _canonical_of_rdkit_smiles(Chem.MolToSmiles(mol))
 
 

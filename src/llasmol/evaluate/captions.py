@@ -75,6 +75,11 @@ def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
     return _tools
 
 
+def warm_caption_scorers(nltk_data: Path | str | None = None) -> None:
+    """Load WordNet and the scorers in this process now (worker processes forked later share them)."""
+    _scoring_tools(None if nltk_data is None else str(nltk_data))
+
+
 def _pair_scores_chunk(pairs: list[tuple[Tokens, Tokens, str, str]],
                        nltk_data: str | None) -> list[tuple[float, float, float, float]]:
     """(METEOR, ROUGE-1, ROUGE-2, ROUGE-L F) of (gold tokens, answer tokens, answer, gold) pairs."""

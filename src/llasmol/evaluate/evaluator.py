@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llasmol.evaluate.captions import score_captions
+from llasmol.evaluate.captions import score_captions, warm_caption_scorers
 from llasmol.evaluate.formulas import score_formulas
 from llasmol.evaluate.gold import (
     GoldAnswers,
@@ -157,6 +157,10 @@ class _RichHook:
     def advance(self, done: int) -> None:
         self._bar.advance(self._id, done)
 
+    def finish(self) -> None:
+        done = max(self._total, 1)
+        self._bar.update(self._id, total=done, completed=done)
+
 
 def _progress_bar(show: bool) -> AbstractContextManager[Any]:
     if not show:
@@ -179,12 +183,13 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     (``report.md`` goes beside it), both atomically. ``workers``: processes for the RDKit and
     METEOR work.
     """
-    pool = WorkPool(workers).start()  # fork before this process loads tokenizers or threads
+    inputs = load_task_inputs(predictions_dir, gold, tasks)
+    captions = CaptionResources(scibert_vocab)
+    if any(item.task.metric_family is MetricFamily.CAPTION for item in inputs):
+        captions.load()  # fail on a missing resource before the long work
+        warm_caption_scorers(captions.nltk_data)  # loaded once here, shared by the forked workers
+    pool = WorkPool(workers).start()
     try:
-        inputs = load_task_inputs(predictions_dir, gold, tasks)
-        captions = CaptionResources(scibert_vocab)
-        if any(item.task.metric_family is MetricFamily.CAPTION for item in inputs):
-            captions.load()  # fail on a missing resource before the long work
         results: dict[str, Metrics] = {}
         with _progress_bar(show_progress) as bar:
             for item in inputs:
@@ -194,6 +199,8 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
                                                          progress=hook, captions=captions)
                 except InvalidGoldError as error:
                     raise item.golds.error_for(error, item.task) from None
+                if hook is not None:
+                    hook.finish()
     finally:
         pool.close()
     if output is not None:

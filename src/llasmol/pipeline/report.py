@@ -335,7 +335,7 @@ def _all_metrics_markdown(metrics: dict[str, dict[str, dict[str, Any]]]) -> list
         lines += ["", f"**{label}**", ""]
         for task, values in per_task.items():
             shown = ", ".join(f"{key} {_fmt(_number(value))}" for key, value in values.items()
-                              if _number(value) is not None)
+                              if _number(value) is not None and (key == "num_all" or not key.startswith("num_")))
             lines.append(f"- {task}: {shown}")
     return lines
 

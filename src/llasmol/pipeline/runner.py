@@ -21,6 +21,7 @@ import dataclasses
 import importlib.util
 import inspect
 import json
+import math
 import os
 import platform
 import time
@@ -197,8 +198,17 @@ def run_evaluate_stage(config: PipelineConfig, data_dir: Path, predictions: dict
     for label, folder in predictions.items():
         metrics[label] = evaluate_predictions(folder, gold=gold, output=metrics_dir / label / "metrics.json",
                                               tasks=config.task_names, **config.evaluate.options)
-    write_json_atomic(metrics_dir.parent / "metrics.json", metrics)
+    write_json_atomic(metrics_dir.parent / "metrics.json", _finite(metrics))
     return {"models": list(metrics), "gold": None if gold is None else str(gold)}
+
+
+def _finite(value: Any) -> Any:
+    """Metrics as strict JSON: NaN and infinities (undefined figures) become ``None``."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_metrics(output_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -288,6 +298,20 @@ def validate_against_stages(config: PipelineConfig) -> None:
         raise PipelineConfigError(config.source, "train", str(error)) from None
 
 
+def _threads_for_a_busy_machine(console: Console) -> int | None:
+    """1 torch thread when other work already keeps every core busy (more threads then run far slower)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return None
+    cores = os.cpu_count() or 1
+    if cores > 1 and load >= cores and not os.environ.get("OMP_NUM_THREADS"):
+        console.print(f"[yellow]the machine is busy (load {load:.1f} on {cores} cores): using 1 torch thread; "
+                      "set torch_threads in the config (or --threads) to choose[/]")
+        return 1
+    return None
+
+
 def _data_dir(config: PipelineConfig, output_dir: Path) -> Path:
     if config.data.path is not None:
         from llasmol.data.build.config import expand_path
@@ -309,10 +333,12 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     if unknown:
         raise ValueError(f"unknown stages {', '.join(unknown)}; stages: {', '.join(STAGES)}")
     validate_against_stages(config)
-    if config.torch_threads:
+    threads = config.torch_threads or _threads_for_a_busy_machine(console)
+    if threads:
         import torch
 
-        torch.set_num_threads(config.torch_threads)
+        torch.set_num_threads(threads)
+        config = dataclasses.replace(config, torch_threads=threads)
     main = _is_main_process()
     if main:
         output_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,13 @@ MEMORY_SHARE = 0.5
 _LOGITS_BUFFERS = 4  # float32 vocabulary-sized buffers per row during beam search
 
 
+def _cache_keyword() -> str:
+    """``cache`` in recent transformers, ``past_key_values`` before."""
+    from transformers.generation import utils
+
+    return "cache" if "cache" in getattr(utils, "ALL_CACHE_NAMES", ()) else "past_key_values"
+
+
 def default_device() -> str:
     import torch
 
@@ -123,12 +130,28 @@ class HFBackend:
             half = len(prompts) // 2
             return self.generate(prompts[:half], settings) + self.generate(prompts[half:], settings)
 
+    def _prompt_cache(self, batch: dict[str, Any], num_beams: int) -> Any:
+        """KV cache of every prompt but its last token, computed once per prompt, then copied per beam.
+
+        ``generate`` would otherwise run the prompt through the model once per beam.
+        """
+        input_ids, attention_mask = batch["input_ids"][:, :-1], batch["attention_mask"][:, :-1]
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        outputs = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
+                             use_cache=True, logits_to_keep=1)
+        cache = getattr(outputs, "cache", None) or outputs.past_key_values
+        cache.batch_repeat_interleave(num_beams)
+        return cache
+
     def _generate_batch(self, prompts: Sequence[Sequence[int]], settings: GenerationSettings) -> list[list[str]]:
         import torch
 
         batch = self._left_padded(prompts)
+        config = self._generation_config(settings)
         with torch.inference_mode():
-            sequences = self.model.generate(**batch, generation_config=self._generation_config(settings))
+            if settings.num_beams > 1 and batch["input_ids"].shape[1] > 1:
+                batch[_cache_keyword()] = self._prompt_cache(batch, settings.num_beams)
+            sequences = self.model.generate(**batch, generation_config=config)
         new_tokens = sequences[:, batch["input_ids"].shape[1]:]
         texts = [text.strip() for text in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
         returns = settings.num_return_sequences

