@@ -57,11 +57,13 @@ def main() -> None:
     finally:
         if args.out is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.children_user - cpu_before.children_user)
+    main_cpu = cpu_after.user - cpu_before.user
+    worker_cpu = cpu_after.children_user - cpu_before.children_user
+    cpu = main_cpu + worker_cpu
     print(f"workers: {args.workers}   cpus: {os.cpu_count()}   load average before end: {os.getloadavg()[0]:.2f}")
     print(f"samples: {report.total_samples}   wall: {elapsed:.1f} s   samples/s: {report.total_samples / elapsed:.0f}")
-    print(f"cpu seconds (this process + workers, user): {cpu:.1f}   samples per cpu-second: "
-          f"{report.total_samples / max(cpu, 1e-9):.0f}")
+    print(f"cpu seconds (user): main {main_cpu:.1f} + workers {worker_cpu:.1f} = {cpu:.1f}   "
+          f"samples per cpu-second: {report.total_samples / max(cpu, 1e-9):.0f}")
     print(f"leaking training samples dropped: {report.leak_count}")
 
 

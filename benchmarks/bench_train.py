@@ -70,14 +70,17 @@ def baseline_tokens_per_second(rows: list[dict], args: argparse.Namespace, workd
             "tokens_per_second": counts["real"] / seconds}
 
 
-def llasmol_tokens_per_second(args: argparse.Namespace, workdir: Path, batching: str) -> dict:
+def llasmol_tokens_per_second(args: argparse.Namespace, workdir: Path, variant: str) -> dict:
+    """``variant``: a batching (packed, grouped, padded), optionally ``:dropout0`` for LoRA dropout 0."""
     from llasmol.train import preset, train
 
+    batching, _, extra = variant.partition(":")
     config = preset(
         "cpu", model=args.model, data=str(args.data), train_split="validation", eval_split=None,
         max_train_samples=args.samples, max_length=args.max_length, long_samples="drop", max_steps=args.steps,
         batch_size=args.batch, micro_batch_size=args.batch, batching=batching, learning_rate=1e-4,
-        output_dir=str(workdir / f"llasmol-{batching}"), save_steps=10_000, logging_steps=1, progress=False,
+        output_dir=str(workdir / f"llasmol-{batching}-{extra}"), save_steps=10_000, logging_steps=1, progress=False,
+        lora_dropout=0.0 if extra == "dropout0" else 0.05,
     )
     result = train(config)
     return {"seconds": result.tokens / result.tokens_per_second, "real_tokens": result.tokens,
@@ -93,7 +96,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--samples", type=int, default=None, help="samples drawn (default steps × batch)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--variants", default="packed", help="llasmol batchings to time: packed,grouped,padded")
+    parser.add_argument("--variants", default="packed,grouped",
+                        help="llasmol runs to time: packed, grouped, padded; ':dropout0' turns LoRA dropout off")
     args = parser.parse_args()
     args.samples = args.samples or args.steps * args.batch
 
@@ -108,12 +112,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         results["hf_trainer_padded"] = baseline_tokens_per_second(rows, args, workdir)
-        for batching in args.variants.split(","):
-            results[f"llasmol_{batching}"] = llasmol_tokens_per_second(args, workdir, batching)
+        for variant in args.variants.split(","):
+            results[f"llasmol_{variant}"] = llasmol_tokens_per_second(args, workdir, variant)
     base = results["hf_trainer_padded"]["tokens_per_second"]
     for name, numbers in results.items():
         numbers["speedup"] = numbers["tokens_per_second"] / base
-        print(f"{name:22s} {numbers['tokens_per_second']:8.1f} tokens/s  {numbers['real_tokens']:7d} tokens  "
+        print(f"{name:26s} {numbers['tokens_per_second']:8.1f} tokens/s  {numbers['real_tokens']:7d} tokens  "
               f"{numbers['seconds']:7.1f} s  ×{numbers['speedup']:.2f}")
     print(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()}, "results": results}, indent=2))
 

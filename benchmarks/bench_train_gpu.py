@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import statistics
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,7 +58,7 @@ def main() -> None:
     if rank == 0:
         log = read_log(Path(args.output) / "train_log.jsonl")
         times = [record["time"] for record in log if "loss" in record]
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in pairwise(times)]
         steady = gaps[2:] or gaps
         summary["seconds_per_step_median"] = round(statistics.median(steady), 4) if steady else None
         losses = [record["loss"] for record in log if "loss" in record]

@@ -145,10 +145,11 @@ def test_output_is_canonical_and_selfies_align(real_build: tuple[Path, BuildRepo
 
 
 def _official_answers(path: Path) -> dict[str, set[tuple[str, ...] | None]]:
-    """Input -> identities of the official answers (a description or name may have several)."""
+    """Input -> identities of the official answers (a description or name may have several); SMolInstruct
+    separates some answers' parts with ';', read as '.'."""
     answers: dict[str, set[tuple[str, ...] | None]] = {}
     for item in map(json.loads, path.read_text().splitlines()):
-        answers.setdefault(item["input"], set()).add(molecule_identity(item["output"]))
+        answers.setdefault(item["input"], set()).add(molecule_identity(item["output"].replace(";", ".")))
     return answers
 
 

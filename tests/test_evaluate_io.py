@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,8 @@ from llasmol.cli import app
 from llasmol.data.raw import DataFormatError, iter_raw_records
 from llasmol.evaluate import EvaluationWarning, evaluate_predictions, read_predictions
 from llasmol.tasks import get_task
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _write_lines(path, items):
@@ -94,6 +97,7 @@ def test_failed_run_leaves_earlier_output_intact(tmp_path):
     assert sorted(path.name for path in output.parent.iterdir()) == ["metrics.json", "report.md"]
 
 
+@pytest.mark.slow  # loads WordNet and the SciBERT vocabulary
 def test_cli_end_to_end(tmp_path, smolinstruct_val, shared_data):
     predictions = tmp_path / "predictions"
     predictions.mkdir()
@@ -134,3 +138,27 @@ def test_cli_task_filter(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path), "--tasks", "PP-HIV", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert list(json.loads((tmp_path / "metrics.json").read_text())) == ["property_prediction-hiv"]
+
+
+def test_wordnet_lexnames_table_matches_the_shipped_file():
+    from llasmol.evaluate.resources import lexnames_table
+
+    shipped = (REPO_ROOT / "scripts" / "wordnet_lexnames").read_text()
+    assert [line.split() for line in lexnames_table().splitlines()] == [line.split() for line in shipped.splitlines()]
+
+
+def test_wordnet_is_found_on_nltks_path():
+    from llasmol.evaluate.resources import ensure_wordnet
+
+    root = ensure_wordnet()
+    assert (root / "corpora" / "wordnet" / "lexnames").is_file()
+
+
+def test_missing_scibert_vocabulary_is_a_clear_error(tmp_path, monkeypatch):
+    from llasmol.evaluate import ResourceError, load_caption_tokenizer
+
+    with pytest.raises(ResourceError, match="not found"):
+        load_caption_tokenizer(tmp_path / "missing" / "vocab.txt")
+    monkeypatch.setenv("LLASMOL_SCIBERT_VOCAB", "llasmol-tests/no-such-tokenizer")  # a hub id, offline
+    with pytest.raises(ResourceError, match="--scibert-vocab"):
+        load_caption_tokenizer()

@@ -63,6 +63,7 @@ def caption_resources(shared_data):
     return CaptionResources(shared_data / "scibert" / "vocab.txt").load()
 
 
+@pytest.mark.slow  # loads WordNet (a few seconds)
 def test_identical_captions_score_one(smolinstruct_val, caption_resources):
     raw = _records(smolinstruct_val, "molecule_captioning", 3)
     metrics = score_task("MC", _with_answers(raw, [[r.output] for r in raw]), captions=caption_resources)
@@ -139,3 +140,15 @@ def test_one_class_gives_undefined_roc_auc():
     assert metrics["roc_auc_score"] is None and metrics["num_correct"] == 1
     with pytest.raises(InvalidGoldError, match="maybe"):
         score_task("PP-HIV", [PredictionRecord.of("C", "maybe", ["No"])])
+
+
+@pytest.mark.slow  # each worker process opens WordNet
+def test_caption_scores_are_the_same_on_worker_processes(smolinstruct_val, caption_resources):
+    from llasmol.evaluate.parallel import WorkPool
+
+    raw = _records(smolinstruct_val, "molecule_captioning", 80)
+    answers = [[raw[(i * 7) % len(raw)].output[: 40 + i]] for i in range(len(raw))]
+    records = _with_answers(raw, answers)
+    inline = score_task("MC", records, captions=caption_resources)
+    with WorkPool(2, chunk_size=4) as pool:
+        assert score_task("MC", records, pool=pool, captions=caption_resources) == inline

@@ -378,3 +378,36 @@ def test_prompt_cache_shared_by_beams_gives_plain_generate_results(backend: HFBa
     texts = [text.strip() for text in backend.tokenizer.batch_decode(sequences[:, batch["input_ids"].shape[1]:],
                                                                       skip_special_tokens=True)]
     assert backend.generate(prompts, settings) == [texts[index * 3:index * 3 + 3] for index in range(len(prompts))]
+
+
+def test_out_of_memory_splits_the_batch(backend: HFBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    sizes: list[int] = []
+
+    def fake_batch(prompts: Any, settings: Any) -> list[list[str]]:
+        sizes.append(len(prompts))
+        if len(prompts) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return [[str(ids[0])] for ids in prompts]
+
+    monkeypatch.setattr(backend, "_generate_batch", fake_batch)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    outputs = backend.generate([[1], [2], [3], [4], [5]], get_task("PP-BBBP").generation)
+    assert outputs == [["1"], ["2"], ["3"], ["4"], ["5"]]
+    assert sizes == [5, 2, 3, 1, 2]
+
+
+def test_adapter_recorded_for_another_name_only_warns(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from llasmol.generate.adapters import check_adapter, meta_model
+
+    source = ModelSource(str(tiny_models["model"]))
+    check_adapter(tiny_models["adapter"], meta_model(source), source.label)  # its own base: silent
+    renamed = shutil.copytree(tiny_models["adapter"], tmp_path / "adapter")
+    config = json.loads((renamed / "adapter_config.json").read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = "someone/other-model"
+    (renamed / "adapter_config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.warns(UserWarning, match="someone/other-model"):
+        check_adapter(renamed, meta_model(source), source.label)

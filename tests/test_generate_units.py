@@ -65,6 +65,11 @@ def test_canonicalize_query_names_invalid_smiles() -> None:
 def test_prepare_task_input_canonicalizes_and_strips_tags() -> None:
     assert prepare_task_input(get_task("NC-S2F"), "<SMILES> OCC </SMILES>") == "CCO"
     assert prepare_task_input(get_task("NC-I2S"), " ethanol ") == "ethanol"
+    # a real BBBP input: a drug and its salt, ';'-separated as SMolInstruct writes them
+    salt = "CCCCOC1=CC=C(C(=O)CCN2CCCCC2)C=C1;Cl"
+    assert prepare_task_input(get_task("PP-BBBP"), salt) == salt
+    with pytest.raises(InvalidInputError):
+        prepare_task_input(get_task("PP-BBBP"), "CCO;")
     with pytest.raises(InvalidInputError, match="Xx"):
         prepare_task_input(get_task("PP-BBBP"), "Xx")
     with pytest.raises(InvalidInputError, match="empty"):

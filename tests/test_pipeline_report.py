@@ -12,7 +12,9 @@ from llasmol.evaluate import evaluate_predictions
 from llasmol.pipeline.report import (
     BASE,
     FINETUNED,
+    Example,
     ReportInputs,
+    example_molecules,
     molecule_svg,
     tagged_text,
     task_rows,
@@ -38,7 +40,7 @@ def _write_predictions(folder: Path, finetuned: bool) -> None:
         i2s.append({"input": f"<IUPAC> {name} </IUPAC>", "gold": smiles,
                     "pred": [smiles if right else "C1CC", "CCN"] if finetuned else [None]})
         s2f.append({"input": f"<SMILES> {smiles} </SMILES>", "gold": formula,
-                    "pred": [formula if right else "C2H6O"] if finetuned else ["water"]})
+                    "pred": [formula if right else "C2H6O"] if finetuned else [""]})
     for smiles, value in SOLUBILITY:
         answer = f"{float(value) + 0.3:.2f}" if finetuned else "soluble"
         esol.append({"input": f"<SMILES> {smiles} </SMILES>", "gold": value, "pred": [answer]})
@@ -88,13 +90,14 @@ def test_report_files_are_written_and_self_contained(scored, tmp_path: Path):
     assert html.count("<svg") >= 4  # molecules of the examples (query, gold, answers)
     assert "fewer beams than the paper" in html and "93.2" in html and "LlaSMol-Mistral" in html
     markdown = files.markdown.read_text(encoding="utf-8")
-    assert "| name_conversion-s2f | EM ↑ | 0.000 | 75.0 | 93.2 | yes |" in markdown
+    assert "| name_conversion-s2f | EM ↑ | 0.000 | 75.0 | 93.2 | yes | 0.000 → 100.0 |" in markdown
     assert (tmp_path / "report_assets" / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "report_assets" / "loss.png").is_file()
     summary = json.loads(files.summary.read_text(encoding="utf-8"))
     assert summary["name_conversion-i2s"]["metric"] == "EM"
     assert summary["name_conversion-i2s"][BASE] == 0.0 and summary["name_conversion-i2s"][FINETUNED] == 75.0
     assert summary["property_prediction-esol"][BASE] is None and summary["property_prediction-esol"]["improved"]
+    assert summary["name_conversion-i2s"]["valid"] == {BASE: 0.0, FINETUNED: 75.0}
 
 
 def test_report_without_training_log_or_predictions(scored, tmp_path: Path):
@@ -110,4 +113,8 @@ def test_molecule_drawings_and_tag_extraction():
     assert molecule_svg("CCO;O") is not None  # ';' separates parts, as in SMolInstruct answers
     query = "What is the formula of <SMILES> CC(C)C=C </SMILES> ?"
     assert tagged_text(query, Tag.SMILES) == "CC(C)C=C" and tagged_text(query, Tag.IUPAC) is None
-    assert get_task("NC-S2F").input_tag is Tag.SMILES
+    raw = Example(get_task("NC-S2F"), "CC(C)C=C", "C5H10", {FINETUNED: "C5H10"})  # raw input: the SMILES itself
+    assert [caption for caption, _ in example_molecules(raw)] == ["query"]
+    named = Example(get_task("NC-I2S"), "ethanol", "CCO", {BASE: None, FINETUNED: "C1CC"})
+    assert [caption for caption, _ in example_molecules(named)] == ["gold", FINETUNED]
+    assert "not a valid SMILES" in example_molecules(named)[1][1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def tiny_config(model: Path, data: Path, output: Path, **changes) -> TrainConfig
     settings = dict(model=str(model), data=str(data), train_split="validation", tasks=TASKS, max_train_samples=96,
                     eval_samples=32, output_dir=str(output), max_steps=8, batch_size=8, micro_batch_size=4,
                     logging_steps=1, eval_steps=4, save_steps=3, learning_rate=1e-2, log_sample_ids=True,
-                    progress=False)
+                    progress=False, lora_dropout=0.05)  # dropout on: a resumed run must restore the RNG too
     settings.update(changes)
     return preset("cpu", **settings)
 
@@ -82,16 +83,30 @@ def test_long_samples_are_truncated_or_dropped_and_counted(val_rows, tokenizer) 
     assert truncated.content_hash == dropped.content_hash
 
 
-def test_loss_mask_covers_the_answer_only(val_rows, tokenizer) -> None:
-    split = tokenize_rows(val_rows[:4], tokenizer, max_length=512)
-    batch = collate_micro_batch(split, [0, 1], batching=Batching.PACKED, pad_token_id=0, loss_on="answer")
-    first = split.lengths[0]
-    assert batch["input_ids"].shape == (1, split.lengths[0] + split.lengths[1])
-    assert batch["position_ids"][0, first].item() == 0  # positions restart at each sample
-    learnt = batch["labels"][0, :first] != IGNORE_INDEX
-    assert not learnt[: split.prompt_lengths[0]].any() and learnt[split.prompt_lengths[0]:].all()
-    answer = tokenizer.decode(batch["input_ids"][0, :first][learnt].tolist())
-    assert answer.strip().startswith(val_rows[0]["output"].strip()) and answer.endswith(tokenizer.eos_token)
+def test_packed_rows_keep_every_sample_once_and_learn_only_answers(val_rows, tokenizer) -> None:
+    split = tokenize_rows(val_rows[:12], tokenizer, max_length=512)
+    capacity = 3 * int(split.lengths.max())
+    batch = collate_micro_batch(split, range(12), batching=Batching.PACKED, pad_token_id=0, loss_on="answer",
+                                row_tokens=capacity)
+    assert batch["real_tokens"] == int(split.lengths.sum())
+    assert 1 < batch["input_ids"].shape[0] < 12  # several samples share a row, and rows stay under capacity
+    seen = []
+    for row_ids, row_positions, row_labels in zip(batch["input_ids"], batch["position_ids"], batch["labels"],
+                                                  strict=True):
+        starts = [*(row_positions == 0).nonzero().flatten().tolist(), len(row_positions)]
+        for start, end in pairwise(starts):
+            segment = row_ids[start:end].tolist()
+            match = [index for index in range(len(split)) if split.ids(index).tolist() == segment]
+            if not match:  # the padding at the end of a row
+                assert (row_labels[start:end] == IGNORE_INDEX).all()
+                continue
+            index = match[0]
+            seen.append(index)
+            learnt = row_labels[start:end] != IGNORE_INDEX
+            assert not learnt[: split.prompt_lengths[index]].any() and learnt[split.prompt_lengths[index]:].all()
+            answer = tokenizer.decode(row_ids[start:end][learnt].tolist())
+            assert answer.strip().startswith(val_rows[index]["output"].strip()) and answer.endswith(tokenizer.eos_token)
+    assert sorted(seen) == list(range(12))
 
 
 def test_task_weights_and_plan_are_deterministic(val_rows, tokenizer) -> None:
@@ -114,9 +129,11 @@ def test_packed_and_padded_batches_give_the_same_loss(tiny_model, val_rows, toke
     split = tokenize_rows(val_rows[:6], tokenizer, max_length=512)
     results = {}
     for batching in (Batching.PACKED, Batching.PADDED):
-        batch = collate_micro_batch(split, range(6), batching=batching, pad_token_id=0, loss_on="answer")
+        batch = collate_micro_batch(split, range(6), batching=batching, pad_token_id=0, loss_on="answer",
+                                    row_tokens=int(split.lengths.max()) + 20)
         labels = batch.pop("labels")
         batch.pop("sample_ids")
+        batch.pop("real_tokens")
         with torch.no_grad():
             results[batching] = answer_loss_sum(model, batch, labels)
     (packed_sum, packed_count, masked), (padded_sum, padded_count, _) = results.values()
@@ -139,7 +156,8 @@ def test_lora_run_lowers_loss_and_adapter_reloads(tiny_model, smolinstruct_val, 
     train_losses = losses(log)
     assert len(train_losses) == 8 and np.mean(train_losses[-2:]) < train_losses[0] - 0.1
     eval_losses = [record["eval_loss"] for record in log if "eval_loss" in record]
-    assert len(eval_losses) == 2 and result.best_eval_loss == pytest.approx(min(eval_losses))
+    assert len(eval_losses) == 3 and eval_losses[-1] < eval_losses[0]
+    assert result.best_eval_loss == pytest.approx(min(eval_losses))
     info = json.loads((output / "run_info.json").read_text())
     assert info["config"]["max_steps"] == 8 and info["data"]["train"]["kept"] == 96
     assert set(info["data"]["tasks"]) == set(TASKS) and len(info["data"]["train"]["sha256"]) == 64
@@ -215,3 +233,22 @@ def test_unknown_lora_target_names_the_linear_layers() -> None:
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=64, n_embd=16, n_layer=1, n_head=2))
     assert set(resolve_lora_targets(gpt2, list(PAPER_LORA_TARGETS))) == {"c_attn", "c_proj", "c_fc"}
     assert "lm_head" not in resolve_lora_targets(gpt2, ["all-linear"])
+
+
+@pytest.mark.slow
+def test_cli_train_runs_and_refuses_unknown_targets(tiny_model, smolinstruct_val, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from llasmol.cli import app
+
+    common = ["train", "--model", str(tiny_model), "--data", str(smolinstruct_val), "--train-split", "validation",
+              "--preset", "cpu", "--tasks", "PP-BBBP,PP-ESOL", "--max-steps", "2", "--batch-size", "4",
+              "--micro-batch-size", "4", "--max-train-samples", "16", "--eval-samples", "8"]
+    runner = CliRunner()
+    result = runner.invoke(app, [*common, "--output", str(tmp_path / "cli"), "--task-weights", "PP-BBBP=2"])
+    assert result.exit_code == 0, result.output
+    assert "2 steps" in result.output and (tmp_path / "cli" / "adapter_model.safetensors").is_file()
+    info = json.loads((tmp_path / "cli" / "run_info.json").read_text())
+    assert info["config"]["task_weights"] == {"property_prediction-bbbp": 2.0}
+    refused = runner.invoke(app, [*common, "--output", str(tmp_path / "bad"), "--lora-targets", "nope"])
+    assert refused.exit_code == 1 and "q_proj" in refused.output

@@ -7,6 +7,7 @@ look-up (same scores, far fewer WordNet reads), on the pool's worker processes.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from functools import partial
@@ -48,6 +49,10 @@ class _MemoizedWordNet:
         self._wordnet = wordnet
         self._synsets: dict[str, Any] = {}
 
+    @property
+    def reader(self) -> Any:
+        return self._wordnet
+
     def synsets(self, word: str) -> Any:
         synsets = self._synsets.get(word)
         if synsets is None:
@@ -59,24 +64,46 @@ class _MemoizedWordNet:
 
 
 _tools: dict[str, Any] = {}
+_OPEN_FILE_ATTRIBUTES = {"_data_file_map": dict, "_key_count_file": lambda: None, "_key_synset_file": lambda: None}
+
+
+def _reopen_files_in_this_process(wordnet: Any) -> bool:
+    """Make a WordNet reader inherited from a parent process open its own files; False if it cannot.
+
+    NLTK's reader keeps its data files open and seeks in them; a forked process sharing the
+    parent's open files would read from offsets the other process moves.
+    """
+    if not all(hasattr(wordnet, name) for name in _OPEN_FILE_ATTRIBUTES):
+        return False
+    for name, empty in _OPEN_FILE_ATTRIBUTES.items():
+        setattr(wordnet, name, empty())
+    return True
 
 
 def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
-    """This process's stemmer, WordNet and ROUGE scorer (made once per process)."""
+    """This process's stemmer, WordNet reader and ROUGE scorer (made once, reused by forked workers)."""
+    if _tools and _tools["pid"] != os.getpid():
+        if _reopen_files_in_this_process(_tools["wordnet"].reader):
+            _tools["pid"] = os.getpid()
+        else:
+            _tools.clear()
     if not _tools:
         if nltk_data:
             use_nltk_data(nltk_data)
-        from nltk.corpus import wordnet
+        import nltk
+        from nltk.corpus.reader.wordnet import WordNetCorpusReader
         from rouge_score import rouge_scorer
 
-        wordnet.ensure_loaded()
-        _tools.update(stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "multilingual functions not available": METEOR needs English only
+            wordnet = WordNetCorpusReader(nltk.data.find("corpora/wordnet"), None)
+        _tools.update(pid=os.getpid(), stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
                       rouge=rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"]))
     return _tools
 
 
 def warm_caption_scorers(nltk_data: Path | str | None = None) -> None:
-    """Load WordNet and the scorers in this process now (worker processes forked later share them)."""
+    """Open WordNet and make the scorers in this process now, for worker processes forked later."""
     _scoring_tools(None if nltk_data is None else str(nltk_data))
 
 

@@ -187,7 +187,7 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     captions = CaptionResources(scibert_vocab)
     if any(item.task.metric_family is MetricFamily.CAPTION for item in inputs):
         captions.load()  # fail on a missing resource before the long work
-        warm_caption_scorers(captions.nltk_data)  # loaded once here, shared by the forked workers
+        warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
     pool = WorkPool(workers).start()
     try:
         results: dict[str, Metrics] = {}

@@ -6,9 +6,10 @@ on the pool's worker processes; sample-level counts are then plain look-ups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import TypeVar
 
 from rdkit import Chem
 
@@ -26,6 +27,8 @@ from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.records import pad_answers
 
 Answers = Sequence[str | None]
+Key = TypeVar("Key")
+Value = TypeVar("Value")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,31 @@ def _similarity_chunk(pairs: list[tuple[str, str]]) -> list[tuple[float, float, 
     return results
 
 
+# What worker processes computed, kept by this process so that later evaluations in it (several
+# runs scored against the same golds) send only strings and pairs not seen before.
+_MAX_REMEMBERED = 1 << 20
+_remembered_facts: dict[tuple[str, bool], SmilesFacts] = {}
+_remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
+
+
+def _remembered(keys: list[Key], memory: dict[Key, Value], compute: Callable[[list[Key]], list[Value]]
+                ) -> dict[Key, Value]:
+    """``{key: value}`` for ``keys``, computing only those not in ``memory``, and remembering them."""
+    missing = [key for key in keys if key not in memory]
+    computed = dict(zip(missing, compute(missing), strict=True))
+    found = {key: memory[key] if key in memory else computed[key] for key in keys}
+    if len(memory) + len(computed) > _MAX_REMEMBERED:
+        memory.clear()
+    memory.update(computed)
+    return found
+
+
+def forget_remembered() -> None:
+    """Drop the canonical forms and similarities this process remembers from earlier evaluations."""
+    _remembered_facts.clear()
+    _remembered_similarities.clear()
+
+
 def _present(answer: str | None) -> bool:
     return answer is not None and answer != ""
 
@@ -93,9 +121,13 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     padded = pad_answers(answers, k)
     distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
                                   + [g for sample in golds for g in sample]))
-    progress.add(len(distinct))
-    analysed = pool.map(partial(_facts_chunk, with_parts=match_parts), distinct, progress.advance)
-    facts = dict(zip(distinct, analysed, strict=True))
+
+    def analyse(keys: list[tuple[str, bool]]) -> list[SmilesFacts]:
+        progress.add(len(keys))
+        return pool.map(partial(_facts_chunk, with_parts=match_parts), [text for text, _ in keys], progress.advance)
+
+    keyed = _remembered([(text, match_parts) for text in distinct], _remembered_facts, analyse)
+    facts = {text: keyed[(text, match_parts)] for text in distinct}
     for sample_golds in golds:
         for gold in sample_golds:
             if facts[gold].canonical is None:
@@ -140,8 +172,12 @@ def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequenc
         if _present(top) and facts[top].canonical is not None:
             scored.append((facts[top].canonical, [facts[gold].canonical for gold in sample_golds]))
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
-    progress.add(len(pairs))
-    similarity = dict(zip(pairs, pool.map(_similarity_chunk, pairs, progress.advance), strict=True))
+
+    def compare(missing: list[tuple[str, str]]) -> list[tuple[float, float, float] | None]:
+        progress.add(len(missing))
+        return pool.map(_similarity_chunk, missing, progress.advance)
+
+    similarity = _remembered(pairs, _remembered_similarities, compare)
     maccs, rdkit, morgan = [], [], []
     for answer, sample_golds in scored:
         found = [similarity[(answer, gold)] for gold in sample_golds]

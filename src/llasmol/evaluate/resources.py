@@ -16,6 +16,7 @@ from typing import Any
 
 SCIBERT_HUB_ID = "allenai/scibert_scivocab_uncased"
 SCIBERT_VOCAB_ENV = "LLASMOL_SCIBERT_VOCAB"
+_MIN_VOCABULARY = 1000  # SciBERT's has 31,090 tokens
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 _DEBIAN_FILES = (
     "adj.exc", "adv.exc", "noun.exc", "verb.exc", "data.adj", "data.adv", "data.noun", "data.verb",
@@ -146,15 +147,24 @@ def load_caption_tokenizer(vocab: str | Path | None = None) -> Any:
     source = str(vocab or os.environ.get(SCIBERT_VOCAB_ENV) or SCIBERT_HUB_ID)
     path = Path(source).expanduser()
     if path.is_file():
-        return BertTokenizerFast(vocab=_read_vocab(path), do_lower_case=True)
-    if path.is_dir():
-        return BertTokenizerFast.from_pretrained(str(path), do_lower_case=True)
-    if source != SCIBERT_HUB_ID and (path.suffix or os.sep in source):
+        tokenizer = BertTokenizerFast(vocab=_read_vocab(path), do_lower_case=True)
+    elif path.is_dir():
+        tokenizer = BertTokenizerFast.from_pretrained(str(path), do_lower_case=True)
+    elif path.suffix or path.is_absolute() or source.startswith((".", "~")):
         raise ResourceError(f"SciBERT vocabulary not found: {source}")
-    try:
-        return BertTokenizerFast.from_pretrained(source, do_lower_case=True)
-    except Exception as error:  # offline, missing repository, network: many exception types
-        raise ResourceError(
-            f"cannot load the SciBERT tokenizer {source!r} ({type(error).__name__}); offline, pass "
-            f"--scibert-vocab PATH/vocab.txt or set {SCIBERT_VOCAB_ENV}"
-        ) from error
+    else:
+        try:
+            tokenizer = BertTokenizerFast.from_pretrained(source, do_lower_case=True)
+        except Exception as error:  # offline, missing repository, network: many exception types
+            raise _tokenizer_error(source, type(error).__name__) from error
+    # transformers 5 returns a tokenizer with only the special tokens for a repository it cannot find
+    if len(tokenizer.get_vocab()) < _MIN_VOCABULARY:
+        raise _tokenizer_error(source, f"{len(tokenizer.get_vocab())} tokens in its vocabulary")
+    return tokenizer
+
+
+def _tokenizer_error(source: str, reason: str) -> ResourceError:
+    return ResourceError(
+        f"cannot load the SciBERT tokenizer {source!r} ({reason}); offline, pass --scibert-vocab PATH/vocab.txt "
+        f"or set {SCIBERT_VOCAB_ENV}"
+    )

@@ -125,8 +125,9 @@ def _warn_on_other_base(config: dict[str, Any], base_label: str, adapter_dir: Pa
     recorded = config.get("base_model_name_or_path")
     if not recorded:
         return
-    names = {recorded.rstrip("/"), Path(recorded).name}
-    if base_label.rstrip("/") not in names and Path(base_label).name not in names:
+    recorded = recorded.rstrip("/")
+    same = base_label.rstrip("/") == recorded or base_label.startswith(recorded + "/")
+    if not same and Path(recorded).name not in Path(base_label).parts:
         warnings.warn(
             f"adapter {adapter_dir} was trained on {recorded!r}; applying it to {base_label} "
             "(module shapes match)",

@@ -64,9 +64,10 @@ def prepare_task_input(task: Task, text: str, on_invalid: str = "raise") -> str:
     if not value:
         raise InvalidInputError(f"empty input for task {task.name}")
     if tag is Tag.SMILES:
-        canonical = canonicalize_smiles(value)
-        if canonical is None:
+        # SMolInstruct writes some inputs as ';'-separated groups (a drug and its salt): keep them.
+        groups = [canonicalize_smiles(group) for group in value.split(";")]
+        if any(group is None for group in groups):
             _reject(f"invalid SMILES input for task {task.name}: {value!r}", on_invalid)
         else:
-            value = canonical
+            value = ";".join(groups)
     return value

@@ -1,7 +1,9 @@
 """Generation inside the pipeline: a loaded backend, optionally with fewer beams than the paper.
 
 Small machines cannot afford the paper's 8-13 beams; :class:`BeamCappedBackend` wraps any backend
-and caps each task's ``num_beams``/``num_return_sequences`` (the report states the caps used).
+and caps each task's ``num_beams``/``num_return_sequences`` (the report states the caps used). It can
+also give every task one new-token limit: the paper's limits (20 tokens for formulas and properties)
+were set for Mistral's tokenizer, and a model with another tokenizer may need more to close its tags.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class BeamCappedBackend:
     inner: Any
     max_beams: int | None = None
     max_returns: int | None = None
+    new_tokens: int | None = None  # replaces every task's max_new_tokens when set
 
     @property
     def name(self) -> str:
@@ -30,7 +33,8 @@ class BeamCappedBackend:
         return self.inner.tokenizer
 
     def capped(self, settings: GenerationSettings) -> GenerationSettings:
-        return capped_settings(settings, self.max_beams, self.max_returns)
+        settings = capped_settings(settings, self.max_beams, self.max_returns)
+        return settings if self.new_tokens is None else replace(settings, max_new_tokens=self.new_tokens)
 
     def generate(self, prompts: Sequence[Sequence[int]], settings: GenerationSettings) -> list[list[str]]:
         return self.inner.generate(prompts, self.capped(settings))
@@ -47,12 +51,14 @@ def capped_settings(settings: GenerationSettings, max_beams: int | None, max_ret
 
 
 def settings_used(tasks: Sequence[Task], max_beams: int | None, max_returns: int | None,
-                  max_new_tokens: int | None) -> dict[str, dict[str, int]]:
+                  max_new_tokens: int | None, new_tokens: int | None = None) -> dict[str, dict[str, int]]:
     """Per task, the decoding settings a capped run really uses (for the report)."""
     used = {}
     for task in tasks:
         settings = capped_settings(task.generation, max_beams, max_returns)
-        if max_new_tokens is not None:
+        if new_tokens is not None:
+            settings = replace(settings, max_new_tokens=new_tokens)
+        elif max_new_tokens is not None:
             settings = replace(settings, max_new_tokens=min(settings.max_new_tokens, max_new_tokens))
         used[task.name] = {"num_beams": settings.num_beams, "num_return_sequences": settings.num_return_sequences,
                            "max_new_tokens": settings.max_new_tokens}

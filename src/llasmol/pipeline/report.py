@@ -23,6 +23,7 @@ from llasmol.tasks import AnswerType, Tag, Task, get_task
 
 BASE, FINETUNED = "base", "finetuned"
 LOWER_IS_BETTER = frozenset({"RMSE", "MAE"})
+VALID = "Valid"
 ASSETS_FOLDER = "report_assets"
 
 
@@ -49,6 +50,8 @@ class TaskRow:
     base: float | None
     finetuned: float | None
     paper: float | None
+    base_valid: float | None = None  # % of answers valid for the task's type (where the family has it)
+    finetuned_valid: float | None = None
 
     @property
     def higher_is_better(self) -> bool:
@@ -94,6 +97,8 @@ def task_rows(metrics: dict[str, dict[str, dict[str, Any]]]) -> list[TaskRow]:
             base=_number(metrics.get(BASE, {}).get(task.name, {}).get(metric)),
             finetuned=_number(metrics.get(FINETUNED, {}).get(task.name, {}).get(metric)),
             paper=_number(task.paper_figures.get(metric)),
+            base_valid=_number(metrics.get(BASE, {}).get(task.name, {}).get(VALID)),
+            finetuned_valid=_number(metrics.get(FINETUNED, {}).get(task.name, {}).get(VALID)),
         ))
     return rows
 
@@ -110,6 +115,7 @@ def summary_of(rows: Sequence[TaskRow]) -> dict[str, dict[str, Any]]:
         row.task.name: {
             "metric": row.metric, BASE: row.base, FINETUNED: row.finetuned, "paper": row.paper,
             "higher_is_better": row.higher_is_better, "improved": row.improved,
+            "valid": {BASE: row.base_valid, FINETUNED: row.finetuned_valid},
         }
         for row in rows
     }
@@ -218,6 +224,7 @@ class Example:
     query: str
     gold: str | None
     answers: dict[str, str | None]  # model label -> best answer
+    raw: dict[str, str] = field(default_factory=dict)  # model label -> the text it generated (best first)
 
 
 def _read_jsonl(path: Path, limit: int) -> list[dict[str, Any]]:
@@ -251,6 +258,13 @@ def _best_answer(record: dict[str, Any], task: Task) -> str | None:
     return None
 
 
+def _raw_text(record: dict[str, Any]) -> str:
+    output = record.get("output")
+    if isinstance(output, list):
+        output = output[0] if output else ""
+    return output if isinstance(output, str) else ""
+
+
 def collect_examples(predictions: dict[str, Path], tasks: Sequence[Task], per_task: int) -> list[Example]:
     """The first ``per_task`` samples of each task, with each model's best answer."""
     examples = []
@@ -263,9 +277,10 @@ def collect_examples(predictions: dict[str, Path], tasks: Sequence[Task], per_ta
                 label: _best_answer(records[index], task) if index < len(records) else None
                 for label, records in per_model.items()
             }
+            raw = {label: _raw_text(records[index]) for label, records in per_model.items() if index < len(records)}
             query = str(record.get("input") or "")
             gold = record.get("gold")
-            examples.append(Example(task, query, gold if isinstance(gold, str) else None, answers))
+            examples.append(Example(task, query, gold if isinstance(gold, str) else None, answers, raw))
     return examples
 
 
@@ -299,7 +314,9 @@ def molecule_svg(smiles: str | None, size: tuple[int, int] = (220, 160)) -> str 
 def example_molecules(example: Example) -> list[tuple[str, str]]:
     """``(caption, svg)`` drawings for an example: the query's molecule, the gold and each answer."""
     drawings = []
-    query_smiles = tagged_text(example.query, example.task.input_tag) if example.task.input_tag is Tag.SMILES else None
+    query_smiles = None
+    if example.task.input_tag is Tag.SMILES:  # a raw input is the SMILES itself; a rendered query tags it
+        query_smiles = tagged_text(example.query, Tag.SMILES) or example.query.strip()
     if query_smiles and (svg := molecule_svg(query_smiles)):
         drawings.append(("query", svg))
     if example.task.answer_type is AnswerType.SMILES:
@@ -318,15 +335,21 @@ def example_molecules(example: Example) -> list[tuple[str, str]]:
 
 def _table_markdown(rows: Sequence[TaskRow]) -> list[str]:
     lines = [
-        "| task | metric | base | fine-tuned | LlaSMol-Mistral (paper) | improved |",
-        "|---|---|---:|---:|---:|:---:|",
+        "| task | metric | base | fine-tuned | LlaSMol-Mistral (paper) | improved | valid % (base → fine-tuned) |",
+        "|---|---|---:|---:|---:|:---:|---:|",
     ]
     for row in rows:
         arrow = "↑" if row.higher_is_better else "↓"
         mark = {True: "yes", False: "no", None: "–"}[row.improved]
         lines.append(f"| {row.task.name} | {row.metric} {arrow} | {_fmt(row.base)} | {_fmt(row.finetuned)} | "
-                     f"{_fmt(row.paper)} | {mark} |")
+                     f"{_fmt(row.paper)} | {mark} | {_valid(row)} |")
     return lines
+
+
+def _valid(row: TaskRow) -> str:
+    if row.base_valid is None and row.finetuned_valid is None:
+        return "–"
+    return f"{_fmt(row.base_valid)} → {_fmt(row.finetuned_valid)}"
 
 
 def _all_metrics_markdown(metrics: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
@@ -341,7 +364,7 @@ def _all_metrics_markdown(metrics: dict[str, dict[str, dict[str, Any]]]) -> list
 
 
 def _md_cell(text: str | None) -> str:
-    return "–" if text is None else text.replace("|", "\\|").replace("\n", " ")
+    return "(no answer)" if not text else text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(inputs: ReportInputs, rows: Sequence[TaskRow], examples: Sequence[Example],
@@ -382,7 +405,7 @@ td.yes{color:#1c7c3c;font-weight:600} td.no{color:#b42318;font-weight:600}
 margin:.4em 0;font-size:.9em}
 .example{border:1px solid #e4e7eb;border-radius:6px;padding:.6em .9em;margin:.8em 0}
 .example .query{font-family:ui-monospace,monospace;font-size:.85em;color:#323f4b;word-break:break-all}
-.answers{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}
+.answers{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all} .raw{color:#7b8794}
 .mols{display:flex;flex-wrap:wrap;gap:.6em;margin-top:.4em} .mol{text-align:center;font-size:.8em;color:#52606d}
 .mol svg{border:1px solid #eef0f3;border-radius:4px;background:#fff}
 .invalid{width:220px;height:160px;display:flex;align-items:center;justify-content:center;border:1px dashed #d9dee3;
@@ -393,7 +416,7 @@ img{max-width:100%}
 
 def _html_table(rows: Sequence[TaskRow]) -> str:
     head = ("<tr><th>task</th><th>metric</th><th>base</th><th>fine-tuned</th><th>LlaSMol-Mistral (paper)</th>"
-            "<th>improved</th></tr>")
+            "<th>improved</th><th>valid % (base → fine-tuned)</th></tr>")
     body = []
     for row in rows:
         arrow = "↑" if row.higher_is_better else "↓"
@@ -401,14 +424,16 @@ def _html_table(rows: Sequence[TaskRow]) -> str:
         body.append(
             f"<tr><td>{html.escape(row.task.name)}</td><td>{row.metric} {arrow}</td>"
             f"<td class='num'>{_fmt(row.base)}</td><td class='num'>{_fmt(row.finetuned)}</td>"
-            f"<td class='num'>{_fmt(row.paper)}</td><td class='{mark}'>{mark}</td></tr>"
+            f"<td class='num'>{_fmt(row.paper)}</td><td class='{mark}'>{mark}</td>"
+            f"<td class='num'>{html.escape(_valid(row))}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
 
 
 def _html_example(example: Example) -> str:
     answers = "".join(
-        f"<div><b>{html.escape(label)}:</b> {html.escape(answer if answer is not None else '(no answer)')}</div>"
+        f"<div><b>{html.escape(label)}:</b> {html.escape(answer or '(no answer)')}"
+        f"<span class='raw'> — wrote: “{html.escape(example.raw.get(label, ''))}”</span></div>"
         for label, answer in example.answers.items()
     )
     molecules = "".join(f"<div class='mol'>{svg}<div>{html.escape(caption)}</div></div>"

@@ -40,6 +40,8 @@ from llasmol.tasks import resolve_tasks
 
 PACKAGE_PREFIX = "pkg:"
 STAGES: tuple[str, ...] = ("data", "train", "generate-base", "generate-finetuned", "evaluate", "report")
+# Generation options the pipeline applies itself (caps on the paper's beams, one new-token limit).
+PIPELINE_GENERATION_OPTIONS: tuple[str, ...] = ("num_beams", "num_return_sequences", "new_tokens")
 
 
 @dataclass
@@ -155,8 +157,8 @@ def run_train_stage(config: PipelineConfig, data_dir: Path, train_dir: Path) -> 
 
 def _generation_kwargs(config: PipelineConfig) -> dict[str, Any]:
     options = dict(config.generate.options)
-    options.pop("num_beams", None)
-    options.pop("num_return_sequences", None)
+    for name in PIPELINE_GENERATION_OPTIONS:
+        options.pop(name, None)
     return options
 
 
@@ -169,8 +171,9 @@ def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path,
     source = resolve_model(config.model.name, config.model.gguf_file)
     backend = load_backend(config.generate.backend, source, None if adapter is None else str(adapter),
                            options.get("device"), options.get("dtype"))
-    capped = BeamCappedBackend(backend, config.generate.options.get("num_beams"),
-                               config.generate.options.get("num_return_sequences"))
+    chosen = config.generate.options
+    capped = BeamCappedBackend(backend, chosen.get("num_beams"), chosen.get("num_return_sequences"),
+                               chosen.get("new_tokens"))
     summary = generate_on_dataset(
         source, data_dir, split=config.data.eval_split, tasks=config.task_names, output_dir=output_dir,
         adapter=None if adapter is None else str(adapter), backend=capped, batch_size=config.generate.batch_size,
@@ -237,7 +240,7 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, python {platform.python_version()}",
     }
     if train_summary:
-        settings["training result"] = (f"{train_summary.get('global_step')} optimizer steps, final train loss "
+        settings["training result"] = (f"{train_summary.get('global_step')} optimizer steps, mean training loss "
                                        f"{train_summary.get('train_loss')}")
     return settings
 
@@ -245,13 +248,14 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
 def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
     notes = []
     options = config.generate.options
-    if options.get("num_beams") or options.get("num_return_sequences") or options.get("max_new_tokens"):
+    if any(options.get(name) for name in (*PIPELINE_GENERATION_OPTIONS, "max_new_tokens")):
         tasks = resolve_tasks(config.task_names) if config.task_names else []
         used = settings_used(tasks, options.get("num_beams"), options.get("num_return_sequences"),
-                             options.get("max_new_tokens"))
+                             options.get("max_new_tokens"), options.get("new_tokens"))
         shown = "; ".join(f"{task}: {s['num_beams']} beams, {s['num_return_sequences']} returned, "
                           f"≤{s['max_new_tokens']} new tokens" for task, s in used.items())
-        notes.append("Decoding uses fewer beams / shorter outputs than the paper to fit a small machine: " + shown)
+        notes.append("Decoding differs from the paper's (fewer beams to fit a small machine; new-token limits "
+                     "for this model's tokenizer): " + shown)
     notes.append("The paper's figures are LlaSMol-Mistral (7B) on the official SMolInstruct test set; "
                  "this run's figures are on its own held-out samples and are not directly comparable.")
     card = data_dir / "README.md"
@@ -276,7 +280,7 @@ def _check_stage_apis(config: PipelineConfig) -> None:
     for key in config.train.overrides:
         if key not in known:
             raise PipelineConfigError(config.source, f"train.overrides.{key}", "not a TrainConfig field")
-    parameters = set(inspect.signature(generate_on_dataset).parameters) | {"num_beams", "num_return_sequences"}
+    parameters = set(inspect.signature(generate_on_dataset).parameters) | set(PIPELINE_GENERATION_OPTIONS)
     for key in config.generate.options:
         if key not in parameters or key in ("model_source", "data", "split", "tasks", "output_dir", "adapter",
                                             "backend", "batch_size", "max_samples", "prompt_format"):

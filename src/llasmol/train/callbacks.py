@@ -173,7 +173,7 @@ def plot_loss_curve(log_path: Path, png_path: Path, title: str = "llasmol fine-t
     if evals:
         axis.plot(*zip(*evals, strict=True), label="validation loss", color="tab:orange", marker="o", linewidth=1.5)
     axis.set_xlabel("optimizer step")
-    axis.set_ylabel("loss (nats / answer token)")
+    axis.set_ylabel("loss (nats per learnt token)")
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend()

@@ -257,25 +257,45 @@ def _labels_of(split: TokenizedSplit, index: int, loss_on: str) -> np.ndarray:
     return labels
 
 
+def pack_rows(lengths: Sequence[int], capacity: int) -> list[list[int]]:
+    """Positions of samples grouped into rows of at most ``capacity`` tokens (first fit, longest first).
+
+    A sample longer than ``capacity`` gets a row of its own.
+    """
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for position in sorted(range(len(lengths)), key=lambda item: -lengths[item]):
+        length = lengths[position]
+        row = next((index for index, free in enumerate(room) if free >= length), None)
+        if row is None:
+            rows.append([position])
+            room.append(capacity - length)
+        else:
+            rows[row].append(position)
+            room[row] -= length
+    return rows
+
+
 def collate_micro_batch(split: TokenizedSplit, indices: Sequence[int], *, batching: Batching,
-                        pad_token_id: int, loss_on: str) -> dict[str, Any]:
+                        pad_token_id: int, loss_on: str, row_tokens: int = 512) -> dict[str, Any]:
     """Model inputs of one micro-batch (``labels`` unshifted, ``IGNORE_INDEX`` where nothing is learnt).
 
-    Packed: one row, ``position_ids`` restarting at each sample and no attention mask (transformers
-    then keeps attention inside each sample). Otherwise: right-padded rows with an attention mask.
+    Packed: samples are concatenated into rows of at most ``row_tokens`` tokens with ``position_ids``
+    restarting at each sample and no attention mask (transformers then keeps attention inside each
+    sample); rows are padded at the end to the longest row. Otherwise: one right-padded row per
+    sample with an attention mask. ``real_tokens`` counts the non-padding tokens.
     """
     import torch
 
     ids = [split.ids(index).astype(np.int64) for index in indices]
     labels = [_labels_of(split, index, loss_on) for index in indices]
     sample_ids = [split.sample_id(index) for index in indices]
+    real_tokens = sum(len(row) for row in ids)
     if batching is Batching.PACKED:
-        return {
-            "input_ids": torch.from_numpy(np.concatenate(ids))[None],
-            "position_ids": torch.from_numpy(np.concatenate([np.arange(len(row)) for row in ids]))[None],
-            "labels": torch.from_numpy(np.concatenate(labels))[None],
-            "sample_ids": sample_ids,
-        }
+        rows = pack_rows([len(row) for row in ids], row_tokens)
+        ids = [np.concatenate([ids[position] for position in row]) for row in rows]
+        labels = [np.concatenate([labels[position] for position in row]) for row in rows]
+        positions = [np.concatenate([np.arange(len(split.ids(indices[position]))) for position in row]) for row in rows]
     width = max(len(row) for row in ids)
     input_ids = np.full((len(ids), width), pad_token_id, dtype=np.int64)
     label_rows = np.full((len(ids), width), IGNORE_INDEX, dtype=np.int64)
@@ -284,28 +304,33 @@ def collate_micro_batch(split: TokenizedSplit, indices: Sequence[int], *, batchi
         input_ids[row, : len(row_ids)] = row_ids
         label_rows[row, : len(row_ids)] = row_labels
         mask[row, : len(row_ids)] = 1
-    return {
-        "input_ids": torch.from_numpy(input_ids),
-        "attention_mask": torch.from_numpy(mask),
-        "labels": torch.from_numpy(label_rows),
-        "sample_ids": sample_ids,
-    }
+    batch = {"input_ids": torch.from_numpy(input_ids), "labels": torch.from_numpy(label_rows),
+             "sample_ids": sample_ids, "real_tokens": real_tokens}
+    if batching is Batching.PACKED:
+        position_ids = np.zeros((len(ids), width), dtype=np.int64)
+        for row, row_positions in enumerate(positions):
+            position_ids[row, : len(row_positions)] = row_positions
+            position_ids[row, len(row_positions):] = np.arange(width - len(row_positions))  # padding: own segment
+        batch["position_ids"] = torch.from_numpy(position_ids)
+    else:
+        batch["attention_mask"] = torch.from_numpy(mask)
+    return batch
 
 
 class MicroBatchDataset:
     """A map-style dataset whose items are whole, already collated micro-batches."""
 
     def __init__(self, split: TokenizedSplit, plan: Sequence[np.ndarray], *, batching: Batching,
-                 pad_token_id: int, loss_on: str) -> None:
+                 pad_token_id: int, loss_on: str, row_tokens: int = 512) -> None:
         self.split, self.plan = split, plan
-        self.batching, self.pad_token_id, self.loss_on = batching, pad_token_id, loss_on
+        self.batching, self.pad_token_id, self.loss_on, self.row_tokens = batching, pad_token_id, loss_on, row_tokens
 
     def __len__(self) -> int:
         return len(self.plan)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return collate_micro_batch(self.split, self.plan[index], batching=self.batching,
-                                   pad_token_id=self.pad_token_id, loss_on=self.loss_on)
+                                   pad_token_id=self.pad_token_id, loss_on=self.loss_on, row_tokens=self.row_tokens)
 
 
 def unwrap_single(features: list[dict[str, Any]]) -> dict[str, Any]:

@@ -21,8 +21,10 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from llasmol.models import ModelSource, load_causal_lm, load_tokenizer, resolve_model
+from llasmol.tasks import get_task
 from llasmol.train.callbacks import (
     BEST_DIR,
+    BEST_FILE,
     CURVE_FILE,
     LOG_FILE,
     BestAdapterCallback,
@@ -97,7 +99,17 @@ def _mixed_precision(precision: Precision) -> str:
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if torch.backends.mps.is_available():
         return "fp32"
-    return "bf16"  # CPU autocast
+    return "bf16" if _cpu_has_bf16() else "fp32"
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (x86 AVX512-BF16/AMX, or ARM BF16)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.machine() == "arm64"  # Apple silicon
+    flags = set(text.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def _load_model(config: TrainConfig, source: ModelSource, tokenizer: Any, mixed: str) -> Any:
@@ -126,15 +138,16 @@ def _apply_lora(model: Any, config: TrainConfig) -> tuple[Any, list[str]]:
 # -------------------------------------------------------------------------------------------- data
 
 
-def _split_rows(config: TrainConfig, split: str) -> Iterator[dict[str, Any]]:
+def _split_rows(config: TrainConfig, split: str, tasks: Sequence[str] | None) -> Iterator[dict[str, Any]]:
     from llasmol.data import iter_smolinstruct
 
-    return iter_smolinstruct(config.data, split, tasks=config.tasks, insert_core_tags=config.insert_core_tags,
+    return iter_smolinstruct(config.data, split, tasks=tasks, insert_core_tags=config.insert_core_tags,
                              use_selfies=config.use_selfies)
 
 
-def _tokenized(config: TrainConfig, split: str, tokenizer: Any, limit: int | None) -> TokenizedSplit:
-    rows = spread_over_tasks(_split_rows(config, split), limit, config.seed)
+def _tokenized(config: TrainConfig, split: str, tokenizer: Any, limit: int | None,
+               tasks: Sequence[str] | None) -> TokenizedSplit:
+    rows = spread_over_tasks(_split_rows(config, split, tasks), limit, config.seed)
     return tokenize_rows(rows, tokenizer, prompt_format=config.prompt_format, max_length=config.max_length,
                          long_samples=config.long_samples, loss_on=config.loss_on)
 
@@ -192,11 +205,11 @@ class LlasmolTrainer(Trainer):
     def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
         sample_ids = inputs.pop("sample_ids", [])
+        real_tokens = inputs.pop("real_tokens", None)
         labels = inputs.pop("labels")
         loss_sum, count, self.mask_logits = answer_loss_sum(model, inputs, labels, self.mask_logits)
         if model.training:
-            mask = inputs.get("attention_mask")
-            self.meter.tokens += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
+            self.meter.tokens += int(real_tokens) if real_tokens is not None else inputs["input_ids"].numel()
             self.meter.step_sample_ids.extend(sample_ids)
             if num_items_in_batch is not None:
                 loss = loss_sum / num_items_in_batch
@@ -220,7 +233,7 @@ class LlasmolTrainer(Trainer):
 
 
 def _training_arguments(config: TrainConfig, mixed: str, accumulation: int, total_steps: int,
-                        warmup_steps: int, has_eval: bool) -> TrainingArguments:
+                        warmup_steps: int, has_eval: bool, fresh_start: bool) -> TrainingArguments:
     settings: dict[str, Any] = dict(
         output_dir=str(config.output_path / CHECKPOINT_DIR),
         per_device_train_batch_size=1, per_device_eval_batch_size=1,
@@ -232,6 +245,7 @@ def _training_arguments(config: TrainConfig, mixed: str, accumulation: int, tota
         activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         logging_steps=config.logging_steps, logging_first_step=True,
         eval_strategy="steps" if has_eval and config.eval_steps else "no", eval_steps=config.eval_steps,
+        eval_on_start=has_eval and config.eval_on_start and fresh_start,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
         seed=config.seed, data_seed=config.seed, train_sampling_strategy="sequential",
         remove_unused_columns=False, prediction_loss_only=True, report_to=[], disable_tqdm=True,
@@ -308,7 +322,7 @@ def _find_fitting_micro_batch(trainer: LlasmolTrainer, split: TokenizedSplit, co
         _free_memory()
         try:
             batch = collate_micro_batch(split, longest[:size], batching=config.batching, pad_token_id=pad_token_id,
-                                        loss_on=config.loss_on)
+                                        loss_on=config.loss_on, row_tokens=config.max_length)
             inputs = trainer._prepare_inputs(batch)
             with trainer.compute_loss_context_manager(), trainer.autocast_smart_context_manager():
                 trainer.compute_loss(model, inputs).backward()
@@ -365,14 +379,18 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     tokenizer = load_tokenizer(source)
     if tokenizer.pad_token_id is None:
         raise ValueError(f"the tokenizer of {source.label} has no pad, EOS or UNK token to pad with")
-    train_split = _tokenized(config, config.train_split, tokenizer, config.max_train_samples)
-    eval_split = _tokenized(config, config.eval_split, tokenizer, None) if config.eval_split else None
+    train_split = _tokenized(config, config.train_split, tokenizer, config.max_train_samples, config.tasks)
+    eval_split = None
+    if config.eval_split:  # validation on the tasks trained on
+        eval_tasks = config.tasks or train_split.task_names or None
+        eval_split = _tokenized(config, config.eval_split, tokenizer, None, eval_tasks)
 
     # check
     if len(train_split) == 0:
         raise ValueError(f"no training samples left in {config.data} (split {config.train_split!r}) after "
                          f"tokenization: {train_split.stats.to_dict()}")
-    unknown_weights = sorted(set(config.task_weights) - set(train_split.task_names))
+    task_weights = {get_task(name).name: weight for name, weight in config.task_weights.items()}
+    unknown_weights = sorted(set(task_weights) - set(train_split.task_names))
     if unknown_weights:
         raise ValueError(f"task weights for tasks not in the training data: {', '.join(unknown_weights)}")
 
@@ -381,7 +399,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     accumulation = max(1, math.ceil(config.batch_size / (config.micro_batch_size * world_size)))
     per_step = accumulation * world_size
     plan = plan_micro_batches(train_split, micro_batch_size=config.micro_batch_size, batching=config.batching,
-                              task_weights=config.task_weights, seed=config.seed, epochs=config.epochs,
+                              task_weights=task_weights, seed=config.seed, epochs=config.epochs,
                               min_micro_batches=(config.max_steps or 0) * per_step)
     total_steps = config.max_steps or math.ceil(len(plan) / per_step)
     plan = plan[: total_steps * per_step]
@@ -392,7 +410,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
         chosen = chosen[np.argsort(-eval_split.lengths[chosen], kind="stable")]
         eval_plan = [chosen[start:start + config.micro_batch_size]
                      for start in range(0, len(chosen), config.micro_batch_size)]
-        eval_dataset = MicroBatchDataset(eval_split, eval_plan, batching=config.batching,
+        eval_dataset = MicroBatchDataset(eval_split, eval_plan, batching=config.batching, row_tokens=config.max_length,
                                          pad_token_id=tokenizer.pad_token_id, loss_on=config.loss_on)
 
     # model
@@ -428,16 +446,18 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     log_path = output / LOG_FILE
     if resume_from is not None and state.is_main_process:
         truncate_log(log_path, int(Path(resume_from).name.rsplit("-", 1)[-1]))
-    elif state.is_main_process and log_path.exists():
-        log_path.unlink()
+    elif state.is_main_process:  # a fresh run starts a fresh log and forgets an older best adapter
+        log_path.unlink(missing_ok=True)
+        (output / BEST_DIR / BEST_FILE).unlink(missing_ok=True)
     state.wait_for_everyone()
 
     # train
     meter = TrainMeter()
     trainer = LlasmolTrainer(
         model=model,
-        args=_training_arguments(config, mixed, accumulation, total_steps, warmup, eval_dataset is not None),
-        train_dataset=MicroBatchDataset(train_split, plan, batching=config.batching,
+        args=_training_arguments(config, mixed, accumulation, total_steps, warmup, eval_dataset is not None,
+                                 fresh_start=resume_from is None),
+        train_dataset=MicroBatchDataset(train_split, plan, batching=config.batching, row_tokens=config.max_length,
                                         pad_token_id=tokenizer.pad_token_id, loss_on=config.loss_on),
         eval_dataset=eval_dataset, data_collator=unwrap_single, processing_class=tokenizer, meter=meter,
     )

@@ -123,7 +123,7 @@ class HFBackend:
             return []
         try:
             return self._generate_batch(prompts, settings)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:
             if len(prompts) == 1:
                 raise
             torch.cuda.empty_cache()
