@@ -1,0 +1,150 @@
+"""Build configuration: which sources feed which tasks, splits, seed, caps and QC switches.
+
+A YAML file maps onto :class:`BuildConfig`; paths may use ``${VAR}`` or ``${VAR:-default}`` and
+relative paths are resolved against the folder of the YAML file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llasmol.data.build.records import SPLITS
+from llasmol.tasks import get_task
+
+SPLIT_MODES: tuple[str, ...] = ("source", "auto", *SPLITS)
+_ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class BuildConfigError(ValueError):
+    """An invalid build configuration; the message names the file and the offending key."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One raw source and the tasks it feeds.
+
+    ``split``: ``source`` keeps the split the source states (a row's own split, else the seeded
+    split), ``auto`` always uses the seeded split, or a fixed ``train``/``validation``/``test``.
+    """
+
+    name: str
+    reader: str
+    path: Path
+    tasks: tuple[str, ...]
+    split: str = "source"
+    limit: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    path_as_written: str = ""
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that decides a build's output; the same config gives byte-identical data."""
+
+    sources: tuple[SourceConfig, ...]
+    name: str = "smolinstruct-style"
+    seed: int = 42
+    split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    caps: dict[str, int] = field(default_factory=dict)  # max raw samples per task and split
+    test_subset_size: int = 200
+    sample_group: str = "instruction_tuning"
+    opsin_check: bool = True
+    selfies: bool = True
+    chunk_size: int = 256  # records per worker task
+    opsin_batch_size: int = 2048  # records per worker task when names are checked (one JVM start each)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Tasks fed by at least one source, in registry order."""
+        from llasmol.tasks import TASK_NAMES
+
+        fed = {task for source in self.sources for task in source.tasks}
+        return tuple(name for name in TASK_NAMES if name in fed)
+
+
+def expand_path(text: str, base: Path) -> Path:
+    """Expand ``${VAR}``/``${VAR:-default}`` and ``~``; resolve relative paths against ``base``."""
+
+    def substitute(match: re.Match[str]) -> str:
+        value = os.environ.get(match.group(1))
+        if value is None:
+            if match.group(2) is None:
+                raise BuildConfigError(f"environment variable {match.group(1)} is not set (in {text!r})")
+            return match.group(2)
+        return value
+
+    path = Path(_ENV_VARIABLE.sub(substitute, text)).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _source_config(item: Any, index: int, base: Path, where: str) -> SourceConfig:
+    if not isinstance(item, dict):
+        raise BuildConfigError(f"{where}: sources[{index}]: expected a mapping")
+    for key in ("reader", "path", "tasks"):
+        if key not in item:
+            raise BuildConfigError(f"{where}: sources[{index}]: missing {key!r}")
+    tasks = item["tasks"]
+    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    try:
+        task_names = tuple(get_task(str(name)).name for name in tasks)
+    except KeyError as error:
+        raise BuildConfigError(f"{where}: sources[{index}]: {error}") from None
+    split = str(item.get("split", "source"))
+    if split not in SPLIT_MODES:
+        raise BuildConfigError(f"{where}: sources[{index}]: split {split!r} is not one of {', '.join(SPLIT_MODES)}")
+    limit = item.get("limit")
+    return SourceConfig(
+        name=str(item.get("name", f"source{index}")),
+        reader=str(item["reader"]),
+        path=expand_path(str(item["path"]), base),
+        tasks=task_names,
+        split=split,
+        limit=None if limit is None else int(limit),
+        options=dict(item.get("options") or {}),
+        path_as_written=str(item["path"]),
+    )
+
+
+def build_config_from_dict(data: dict[str, Any], base: Path, where: str = "<config>") -> BuildConfig:
+    """A :class:`BuildConfig` from parsed YAML; ``base`` resolves relative source paths."""
+    if not isinstance(data, dict):
+        raise BuildConfigError(f"{where}: expected a mapping at the top level")
+    sources = data.get("sources")
+    if not sources:
+        raise BuildConfigError(f"{where}: 'sources' is missing or empty")
+    ratios = tuple(float(value) for value in data.get("split_ratios", (0.8, 0.1, 0.1)))
+    if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
+        raise BuildConfigError(f"{where}: split_ratios must be three non-negative numbers (train, validation, test)")
+    total = sum(ratios)
+    caps = {get_task(str(name)).name: int(value) for name, value in (data.get("caps") or {}).items()}
+    return BuildConfig(
+        sources=tuple(_source_config(item, index, base, where) for index, item in enumerate(sources)),
+        name=str(data.get("name", "smolinstruct-style")),
+        seed=int(data.get("seed", 42)),
+        split_ratios=(ratios[0] / total, ratios[1] / total, ratios[2] / total),
+        caps=caps,
+        test_subset_size=int(data.get("test_subset_size", 200)),
+        sample_group=str(data.get("sample_group", "instruction_tuning")),
+        opsin_check=bool(data.get("opsin_check", True)),
+        selfies=bool(data.get("selfies", True)),
+        chunk_size=int(data.get("chunk_size", 256)),
+        opsin_batch_size=int(data.get("opsin_batch_size", 2048)),
+    )
+
+
+def load_build_config(path: Path | str) -> BuildConfig:
+    """Read a YAML build config; relative source paths are relative to the YAML file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BuildConfigError(f"{path}: cannot read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise BuildConfigError(f"{path}: not valid YAML ({error})") from None
+    return build_config_from_dict(data, path.resolve().parent, str(path))
