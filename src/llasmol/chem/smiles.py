@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from rdkit import Chem, RDLogger
@@ -62,9 +63,42 @@ def _canonical_of_rdkit_smiles(smiles: str) -> str | None:
         if mol is None:
             return None
         settled = Chem.MolToSmiles(mol)
-        if settled == smiles:
-            break  # a fixed point: another round trip would give the same string
+        if settled == smiles:  # a fixed point: another round trip would give the same string
+            if _rebuild_is_identity(settled, mol):
+                return Chem.MolToSmiles(mol, kekuleSmiles=True)
+            break
         smiles = settled
+    return _rebuilt_canonical(smiles)
+
+
+# Bracket atoms whose hydrogens and charge the rebuild reproduces as written: a charged atom
+# without hydrogens (valence filled, checked for radicals) or an aromatic atom, whose hydrogen
+# count the rebuild copies. Other bracket atoms (explicit hydrogens on non-aromatic atoms,
+# isotopes, metals, unusual valences) are rebuilt.
+_KEPT_BRACKET_ATOMS = frozenset(
+    {"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", "[Cl-]", "[Br-]", "[I-]"})
+_BRACKET_ATOM = re.compile(r"\[[^\]]*\]")
+
+
+def _rebuild_is_identity(settled: str, mol: Chem.Mol) -> bool:
+    """Whether rebuilding without hydrogen information gives ``mol`` back unchanged.
+
+    True for a settled SMILES without tetrahedral stereo whose bracket atoms are all of
+    :data:`_KEPT_BRACKET_ATOMS` and carry no radical: every atom then has RDKit's default
+    hydrogen count (or, aromatic, the copied one), so the Kekulé SMILES of ``mol`` is the
+    canonical form. Checked against the full rebuild on >360k real parts (see tests).
+    """
+    if "@" in settled:
+        return False
+    if "[" not in settled:
+        return True
+    if not _KEPT_BRACKET_ATOMS.issuperset(_BRACKET_ATOM.findall(settled)):
+        return False
+    return all(atom.GetNumRadicalElectrons() == 0 for atom in mol.GetAtoms())
+
+
+def _rebuilt_canonical(smiles: str) -> str | None:
+    """The canonical form of a settled RDKit SMILES by the reference's full rebuild."""
     mol = Chem.MolFromSmiles(smiles, sanitize=False)
     mol.UpdatePropertyCache()
     rebuilt = _copy_without_hydrogen_info(mol)
