@@ -71,16 +71,21 @@ def iter_raw_records(path: Path | str) -> Iterator[RawRecord]:
         yield from iter_raw_records_from_lines(handle, path)
 
 
-def iter_raw_records_from_lines(lines: Iterable[str], path: Path | str) -> Iterator[RawRecord]:
-    """Records of the lines of a raw ``<task>.jsonl`` read elsewhere (a zip member); ``path`` names it in errors."""
-    path = Path(path)
+def iter_json_lines(lines: Iterable[str], path: Path | str) -> Iterator[tuple[int, Any]]:
+    """``(0-based line index, parsed value)`` of each non-blank JSONL line; ``path`` names the file in errors."""
     for index, text in enumerate(lines):
         if not text.strip():
             continue
         try:
-            item = json.loads(text)
+            yield index, json.loads(text)
         except json.JSONDecodeError as error:
             raise DataFormatError(path, index + 1, f"not valid JSON ({error.msg})") from None
+
+
+def iter_raw_records_from_lines(lines: Iterable[str], path: Path | str) -> Iterator[RawRecord]:
+    """Records of the lines of a raw ``<task>.jsonl`` read elsewhere (a zip member); ``path`` names it in errors."""
+    path = Path(path)
+    for index, item in iter_json_lines(lines, path):
         yield from _records_of_line(item, path, index, path.stem)
 
 

@@ -7,14 +7,13 @@ first. ``null`` answers mean the prompt was skipped (too long).
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llasmol.data.raw import DataFormatError
+from llasmol.data.raw import DataFormatError, iter_json_lines
 from llasmol.tasks import TASK_NAMES, Task, UnknownTaskError, extract_answers, get_task
 
 
@@ -104,13 +103,7 @@ def read_predictions(path: Path | str, task: Task) -> list[PredictionRecord]:
     path = Path(path)
     records = []
     with path.open(encoding="utf-8") as handle:
-        for index, text in enumerate(handle):
-            if not text.strip():
-                continue
-            try:
-                item = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, index + 1, f"not valid JSON ({error.msg})") from None
+        for index, item in iter_json_lines(handle, path):
             records.append(_record_of_line(item, task, path, index + 1))
     return records
 
