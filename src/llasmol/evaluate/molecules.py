@@ -48,8 +48,41 @@ def smiles_facts(smiles: str, with_parts: bool = False) -> SmilesFacts:
     return SmilesFacts(canonical, molecule_identity(canonical), part_identities(canonical) if with_parts else None)
 
 
-def _facts_chunk(smiles_list: list[str], with_parts: bool) -> list[SmilesFacts]:
-    return [smiles_facts(smiles, with_parts) for smiles in smiles_list]
+HeavyAtoms = frozenset[tuple[int, ...]]
+
+
+def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
+    """The set of the parts' sorted heavy-atom numbers; ``None`` where InChI may not describe them.
+
+    Equal non-empty standard InChIs have the same formula layer, which counts every atom other
+    than hydrogen, so two canonical forms whose part InChIs are all non-empty and form equal sets
+    have equal keys. A part with a dummy atom (which InChI cannot write) or that does not parse
+    gives ``None``: its identity must be computed.
+    """
+    key = set()
+    for part in canonical.split("."):
+        mol = Chem.MolFromSmiles(part, sanitize=False)
+        if mol is None:
+            return None
+        numbers = tuple(sorted(atom.GetAtomicNum() for atom in mol.GetAtoms() if atom.GetAtomicNum() != 1))
+        if 0 in numbers:
+            return None
+        key.add(numbers)
+    return frozenset(key)
+
+
+def _canonical_chunk(smiles_list: list[str]) -> list[tuple[str | None, HeavyAtoms | None]]:
+    found: list[tuple[str | None, HeavyAtoms | None]] = []
+    for smiles in smiles_list:
+        canonical = canonicalize_smiles(smiles)
+        found.append((canonical, None if canonical is None else heavy_atom_key(canonical)))
+    return found
+
+
+def _identity_chunk(canonicals: list[str], with_parts: bool
+                    ) -> list[tuple[tuple[str, ...] | None, frozenset[str] | None]]:
+    return [(molecule_identity(canonical), part_identities(canonical) if with_parts else None)
+            for canonical in canonicals]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -58,19 +91,15 @@ def _fingerprints(canonical: str) -> FingerprintSet | None:
     return None if mol is None else molecule_fingerprints(mol)
 
 
-def _similarity_chunk(pairs: list[tuple[str, str]]) -> list[tuple[float, float, float] | None]:
-    results: list[tuple[float, float, float] | None] = []
-    for answer, gold in pairs:
-        answer_fps, gold_fps = _fingerprints(answer), _fingerprints(gold)
-        results.append(None if answer_fps is None or gold_fps is None
-                       else fingerprint_similarities(answer_fps, gold_fps))
-    return results
+def _fingerprint_chunk(canonicals: list[str]) -> list[FingerprintSet | None]:
+    return [_fingerprints(canonical) for canonical in canonicals]
 
 
 # What worker processes computed, kept by this process so that later evaluations in it (several
 # runs scored against the same golds) send only strings and pairs not seen before.
 _MAX_REMEMBERED = 1 << 20
-_remembered_facts: dict[tuple[str, bool], SmilesFacts] = {}
+_remembered_canonical: dict[str, tuple[str | None, HeavyAtoms | None]] = {}
+_remembered_identities: dict[tuple[str, bool], tuple[tuple[str, ...] | None, frozenset[str] | None]] = {}
 _remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
 
 
@@ -88,7 +117,8 @@ def _remembered(keys: list[Key], memory: dict[Key, Value], compute: Callable[[li
 
 def forget_remembered() -> None:
     """Drop the canonical forms and similarities this process remembers from earlier evaluations."""
-    _remembered_facts.clear()
+    _remembered_canonical.clear()
+    _remembered_identities.clear()
     _remembered_similarities.clear()
 
 
@@ -122,26 +152,39 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
                                   + [g for sample in golds for g in sample]))
 
-    def analyse(keys: list[tuple[str, bool]]) -> list[SmilesFacts]:
-        progress.add(len(keys))
-        return pool.map(partial(_facts_chunk, with_parts=match_parts), [text for text, _ in keys], progress.advance)
+    def canonicalize(texts: list[str]) -> list[tuple[str | None, HeavyAtoms | None]]:
+        progress.add(len(texts))
+        return pool.map(_canonical_chunk, texts, progress.advance)
 
-    keyed = _remembered([(text, match_parts) for text in distinct], _remembered_facts, analyse)
-    facts = {text: keyed[(text, match_parts)] for text in distinct}
+    canonical = _remembered(distinct, _remembered_canonical, canonicalize)
     for sample_golds in golds:
         for gold in sample_golds:
-            if facts[gold].canonical is None:
+            if canonical[gold][0] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
+
+    def identify(keys: list[tuple[str, bool]]) -> list[tuple[tuple[str, ...] | None, frozenset[str] | None]]:
+        progress.add(len(keys))
+        return pool.map(partial(_identity_chunk, with_parts=match_parts), [text for text, _ in keys],
+                        progress.advance)
+
+    gold_forms = list(dict.fromkeys(canonical[g][0] for sample in golds for g in sample))
+    identities = _remembered([(form, match_parts) for form in gold_forms], _remembered_identities, identify)
+    answer_forms = _answers_needing_identity(padded, golds, canonical, identities, match_parts)
+    identities.update(_remembered([(form, match_parts) for form in answer_forms], _remembered_identities, identify))
+    facts = {text: _facts_of(canonical[text][0], identities.get((canonical[text][0], match_parts)))
+             for text in distinct}
 
     no_answer, invalid, exact, intersection, subset = [], [], [], [], []
     for sample, sample_golds in zip(padded, golds, strict=True):
         gold_ids = {facts[gold].identity for gold in sample_golds}
+        # Equal canonical forms have equal identities, known from the gold's.
+        id_by_form = {facts[gold].canonical: facts[gold].identity for gold in sample_golds}
         gold_parts = [facts[gold].parts for gold in sample_golds]
         sample_facts = [facts[a] if _present(a) else None for a in sample]
         no_answer.append([f is None for f in sample_facts])
         invalid.append([f is not None and f.canonical is None for f in sample_facts])
         valid = [f if f is not None and f.canonical is not None else None for f in sample_facts]
-        exact.append([f is not None and f.identity is not None and f.identity in gold_ids for f in valid])
+        exact.append([f is not None and _matches(f, id_by_form, gold_ids) for f in valid])
         if match_parts:
             intersection.append([f is not None and f.parts is not None and any(f.parts & g for g in gold_parts if g)
                                  for f in valid])
@@ -162,6 +205,61 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     return metrics
 
 
+_NOT_COMPUTED: tuple[str, ...] = ("<identity not computed>",)
+
+
+def _facts_of(canonical: str | None, identity: tuple[tuple[str, ...] | None, frozenset[str] | None] | None
+              ) -> SmilesFacts:
+    """Facts of one string; an identity left uncomputed (it cannot match a gold) is a placeholder."""
+    if canonical is None:
+        return SmilesFacts(None, None, None)
+    if identity is None:
+        return SmilesFacts(canonical, _NOT_COMPUTED, None)
+    return SmilesFacts(canonical, identity[0], identity[1])
+
+
+def _matches(facts: SmilesFacts, id_by_form: dict[str | None, tuple[str, ...] | None],
+             gold_ids: set[tuple[str, ...] | None]) -> bool:
+    """Exact match by InChI identity, as ``facts.identity in gold_ids`` for a valid answer."""
+    if facts.canonical in id_by_form:
+        return id_by_form[facts.canonical] is not None
+    if facts.identity is _NOT_COMPUTED:
+        return False  # its heavy atoms differ from every gold's, so its InChIs do too
+    return facts.identity is not None and facts.identity in gold_ids
+
+
+def _answers_needing_identity(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
+                              canonical: dict[str, tuple[str | None, HeavyAtoms | None]],
+                              identities: dict[tuple[str, bool], tuple[tuple[str, ...] | None, frozenset[str] | None]],
+                              match_parts: bool) -> list[str]:
+    """Canonical answers whose InChIs can change a metric.
+
+    With ``match_parts`` every valid answer (parts are compared). Otherwise an answer equal to a
+    gold's canonical form takes the gold's identity, and one whose heavy-atom key differs from
+    every gold's (all of whose part InChIs are non-empty) cannot have a gold's identity.
+    """
+    needed: dict[str, None] = {}
+    for sample, sample_golds in zip(padded, golds, strict=True):
+        gold_forms = {canonical[gold][0] for gold in sample_golds}
+        gold_keys = set()
+        all_keyed = True
+        for gold in sample_golds:
+            form, key = canonical[gold]
+            identity = identities[(form, match_parts)][0]
+            if key is None or identity is None or "" in identity:
+                all_keyed = False
+            gold_keys.add(key)
+        for answer in sample:
+            if not _present(answer):
+                continue
+            form, key = canonical[answer]
+            if form is None or (not match_parts and form in gold_forms):
+                continue
+            if match_parts or not all_keyed or key is None or key in gold_keys:
+                needed[form] = None
+    return list(needed)
+
+
 def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
                          facts: dict[str, SmilesFacts], pool: WorkPool,
                          progress: ProgressHook) -> dict[str, float | None]:
@@ -174,8 +272,12 @@ def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequenc
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
 
     def compare(missing: list[tuple[str, str]]) -> list[tuple[float, float, float] | None]:
-        progress.add(len(missing))
-        return pool.map(_similarity_chunk, missing, progress.advance)
+        # Each molecule is fingerprinted once, on one worker; the similarities are cheap here.
+        molecules = list(dict.fromkeys(molecule for pair in missing for molecule in pair))
+        progress.add(len(molecules))
+        found = dict(zip(molecules, pool.map(_fingerprint_chunk, molecules, progress.advance), strict=True))
+        return [None if found[answer] is None or found[gold] is None
+                else fingerprint_similarities(found[answer], found[gold]) for answer, gold in missing]
 
     similarity = _remembered(pairs, _remembered_similarities, compare)
     maccs, rdkit, morgan = [], [], []
