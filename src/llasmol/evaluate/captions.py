@@ -63,6 +63,21 @@ class _MemoizedWordNet:
         return getattr(self._wordnet, name)
 
 
+def _english_wordnet_reader(root: Any) -> Any:
+    """NLTK's WordNet reader without the WordNet 3.0 sense map, which only multilingual data uses.
+
+    Building that map reads all of ``index.sense`` (about half of the reader's start-up time);
+    English look-ups, all that METEOR makes, never consult it.
+    """
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    class EnglishWordNetCorpusReader(WordNetCorpusReader):
+        def map_wn(self, version: str = "wordnet") -> None:
+            return None
+
+    return EnglishWordNetCorpusReader(root, None)
+
+
 _tools: dict[str, Any] = {}
 _OPEN_FILE_ATTRIBUTES = {"_data_file_map": dict, "_key_count_file": lambda: None, "_key_synset_file": lambda: None}
 
@@ -91,12 +106,11 @@ def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
         if nltk_data:
             use_nltk_data(nltk_data)
         import nltk
-        from nltk.corpus.reader.wordnet import WordNetCorpusReader
         from rouge_score import rouge_scorer
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "multilingual functions not available": METEOR needs English only
-            wordnet = WordNetCorpusReader(nltk.data.find("corpora/wordnet"), None)
+            wordnet = _english_wordnet_reader(nltk.data.find("corpora/wordnet"))
         _tools.update(pid=os.getpid(), stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
                       rouge=rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"]))
     return _tools

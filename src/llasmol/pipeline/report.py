@@ -357,8 +357,8 @@ def _all_metrics_markdown(metrics: dict[str, dict[str, dict[str, Any]]]) -> list
     for label, per_task in metrics.items():
         lines += ["", f"**{label}**", ""]
         for task, values in per_task.items():
-            shown = ", ".join(f"{key} {_fmt(_number(value))}" for key, value in values.items()
-                              if _number(value) is not None and (key == "num_all" or not key.startswith("num_")))
+            shown = ", ".join(f"{key} {value}" if isinstance(value, int) else f"{key} {_fmt(_number(value))}"
+                              for key, value in values.items() if _number(value) is not None)
             lines.append(f"- {task}: {shown}")
     return lines
 

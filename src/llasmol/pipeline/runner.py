@@ -240,8 +240,10 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, python {platform.python_version()}",
     }
     if train_summary:
-        settings["training result"] = (f"{train_summary.get('global_step')} optimizer steps, mean training loss "
-                                       f"{train_summary.get('train_loss')}")
+        loss = train_summary.get("train_loss")
+        shown_loss = f"{loss:.4f}" if isinstance(loss, (int, float)) else "–"
+        settings["training result"] = (f"{train_summary.get('global_step')} optimizer steps, "
+                                       f"mean training loss {shown_loss}")
     return settings
 
 
@@ -252,8 +254,9 @@ def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
         tasks = resolve_tasks(config.task_names) if config.task_names else []
         used = settings_used(tasks, options.get("num_beams"), options.get("num_return_sequences"),
                              options.get("max_new_tokens"), options.get("new_tokens"))
-        shown = "; ".join(f"{task}: {s['num_beams']} beams, {s['num_return_sequences']} returned, "
-                          f"≤{s['max_new_tokens']} new tokens" for task, s in used.items())
+        shown = "; ".join(f"{task}: {s['num_beams']} beam{'' if s['num_beams'] == 1 else 's'}, "
+                          f"{s['num_return_sequences']} returned, ≤{s['max_new_tokens']} new tokens"
+                          for task, s in used.items())
         notes.append("Decoding differs from the paper's (fewer beams to fit a small machine; new-token limits "
                      "for this model's tokenizer): " + shown)
     notes.append("The paper's figures are LlaSMol-Mistral (7B) on the official SMolInstruct test set; "
