@@ -239,3 +239,14 @@ def test_tiny_pipeline_runs_end_to_end_and_a_rerun_reuses_every_stage(tiny_model
     third = run_pipeline(config, output)
     assert third.reused == ["data", "train"]
     assert (output / "predictions" / "base.previous").is_dir()
+
+    config.data.max_eval_samples = 2  # fewer samples scored: the data is not built again, nor the model trained
+    fourth = run_pipeline(config, output)
+    assert fourth.reused == ["data", "train"]
+    assert len((output / "predictions" / "base" / "name_conversion-s2f.jsonl").read_text().splitlines()) == 2
+
+    config.train.overrides["max_steps"] = 3  # training changed: a fresh run beside the old one's checkpoints
+    fifth = run_pipeline(config, output)
+    assert fifth.reused == ["data", "generate-base"]  # the base model does not depend on training
+    assert json.loads((output / "train" / "run_info.json").read_text())["config"]["max_steps"] == 3
+    assert (output / "train.previous" / "adapter_config.json").is_file()

@@ -40,6 +40,8 @@ from llasmol.tasks import resolve_tasks
 
 PACKAGE_PREFIX = "pkg:"
 STAGES: tuple[str, ...] = ("data", "train", "generate-base", "generate-finetuned", "evaluate", "report")
+# Data settings that say how the built data is used, not what is built.
+_DATA_USE_SETTINGS = frozenset({"train_split", "eval_split", "max_eval_samples", "build_workers"})
 # Generation options the pipeline applies itself (caps on the paper's beams, one new-token limit).
 PIPELINE_GENERATION_OPTIONS: tuple[str, ...] = ("num_beams", "num_return_sequences", "new_tokens")
 
@@ -150,7 +152,8 @@ def train_config_of(config: PipelineConfig, data_dir: Path, train_dir: Path) -> 
 def run_train_stage(config: PipelineConfig, data_dir: Path, train_dir: Path) -> dict[str, Any]:
     from llasmol.train.trainer import train
 
-    result = train(train_config_of(config, data_dir, train_dir))
+    # A fresh run's folder was moved aside, so checkpoints there are this run's: continue from them.
+    result = train(dataclasses.replace(train_config_of(config, data_dir, train_dir), resume=True))
     keep = ("global_step", "train_loss", "eval_loss", "tokens", "tokens_per_second", "runtime_seconds")
     return {key: getattr(result, key) for key in keep} | {"log_path": result.log_path, "curve_path": result.curve_path}
 
@@ -355,8 +358,9 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     predictions = {BASE: output_dir / "predictions" / BASE, FINETUNED: output_dir / "predictions" / FINETUNED}
     settings = config.to_dict()
 
-    # data
-    data_hash = config_hash("data", settings["data"], settings["tasks"])
+    # data (how the data is then used, split and sample counts, is part of the later stages' hashes)
+    data_hash = config_hash("data", {key: value for key, value in settings["data"].items()
+                                     if key not in _DATA_USE_SETTINGS}, settings["tasks"])
     if config.data.path is None and main:
         runner.run("data", data_hash, [data_dir], lambda: run_data_stage(config, data_dir))
     elif main and not data_dir.exists():
@@ -364,10 +368,15 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     _wait_for_everyone()
 
     # train (every process)
-    train_hash = config_hash("train", data_hash, settings["model"], settings["train"], settings["seed"])
+    train_hash = config_hash("train", data_hash, settings["data"]["train_split"], settings["model"],
+                             settings["train"], settings["seed"])
+    train_outputs = [train_dir / "adapter_config.json"]
     if config.train.enabled:
-        runner.run("train", train_hash, [train_dir / "adapter_config.json"],
-                   lambda: run_train_stage(config, data_dir, train_dir), record=main)
+        if main:  # a changed run starts in an empty folder; the other processes must not see the old one
+            runner.prepare("train", train_hash, train_outputs, aside=[train_dir])
+        _wait_for_everyone()
+        runner.run("train", train_hash, train_outputs, lambda: run_train_stage(config, data_dir, train_dir),
+                   record=main, aside=[train_dir])
     _wait_for_everyone()
     if not main:
         return PipelineResult(output_dir, data_dir, {}, {}, runner.records, seconds=time.perf_counter() - started)
