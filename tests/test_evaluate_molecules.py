@@ -129,3 +129,26 @@ def test_pool_gives_the_same_numbers(forward_case):
         on_workers = score_task("FS", records, pool=pool)
     forget_remembered()
     assert on_workers == score_task("FS", records)
+
+
+@pytest.mark.parametrize("smiles", ["CCO", "C", "[Na+].[Cl-]", "[H][H]", "O=C(O)C1=CC=CC=C1", "[He]", "Cl"])
+def test_similarity_to_itself_needs_no_full_fingerprints(smiles):
+    from llasmol.evaluate.molecules import self_similarities
+
+    canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), kekuleSmiles=True)
+    assert self_similarities(canonical) == _legacy_similarities(canonical, canonical)
+
+
+def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smolinstruct_val):
+    """Golds met only in exact pairs take the short cut; the same gold beside a wrong answer does not."""
+    from llasmol.evaluate.molecules import forget_remembered
+
+    raw = _records(smolinstruct_val, "molecule_generation", 3)
+    answers = [[raw[0].output], [raw[1].output], [raw[0].output]]
+    records = [PredictionRecord.of(r.input, r.output, a) for r, a in zip(raw, answers, strict=True)]
+    forget_remembered()
+    metrics = score_task("MG", records)
+    expected = [_legacy_similarities(r.output, a[0]) for r, a in zip(raw, answers, strict=True)]
+    for index, key in enumerate(("t1_maccs_fps", "t1_rdk_fps", "t1_morgan_fps")):
+        assert metrics[key] == pytest.approx(sum(values[index] for values in expected) / 3)
+    assert expected[0] == (1.0, 1.0, 1.0) and expected[2][2] < 1.0

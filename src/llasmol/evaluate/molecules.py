@@ -12,6 +12,7 @@ from functools import lru_cache, partial
 from typing import TypeVar
 
 from rdkit import Chem
+from rdkit.Chem import MACCSkeys
 
 from llasmol.chem import (
     FingerprintSet,
@@ -93,6 +94,27 @@ def _fingerprints(canonical: str) -> FingerprintSet | None:
 
 def _fingerprint_chunk(canonicals: list[str]) -> list[FingerprintSet | None]:
     return [_fingerprints(canonical) for canonical in canonicals]
+
+
+Similarities = tuple[float, float, float]
+
+
+def self_similarities(canonical: str) -> Similarities | None:
+    """The similarities of a molecule to itself, without its path and Morgan fingerprints.
+
+    Tanimoto of a fingerprint with itself is 1.0, or 0.0 (RDKit's value) when it is empty: the
+    RDKit path fingerprint is empty exactly when the molecule has no bond, the Morgan count
+    fingerprint never (every atom gives an environment); MACCS keys are computed (cheap).
+    """
+    mol = Chem.MolFromSmiles(canonical)
+    if mol is None:
+        return None
+    return (1.0 if MACCSkeys.GenMACCSKeys(mol).GetNumOnBits() else 0.0, 1.0 if mol.GetNumBonds() else 0.0,
+            1.0 if mol.GetNumAtoms() else 0.0)
+
+
+def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | None]:
+    return [self_similarities(canonical) for canonical in canonicals]
 
 
 # What worker processes computed, kept by this process so that later evaluations in it (several
@@ -271,12 +293,18 @@ def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequenc
             scored.append((facts[top].canonical, [facts[gold].canonical for gold in sample_golds]))
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
 
-    def compare(missing: list[tuple[str, str]]) -> list[tuple[float, float, float] | None]:
-        # Each molecule is fingerprinted once, on one worker; the similarities are cheap here.
-        molecules = list(dict.fromkeys(molecule for pair in missing for molecule in pair))
-        progress.add(len(molecules))
+    def compare(missing: list[tuple[str, str]]) -> list[Similarities | None]:
+        # Each molecule is fingerprinted once, on one worker; the similarities are cheap here. A
+        # molecule met only in pairs with itself (an exact answer) needs no full fingerprints.
+        molecules = list(dict.fromkeys(molecule for pair in missing if pair[0] != pair[1] for molecule in pair))
+        fingerprinted = set(molecules)
+        only_self = [answer for answer in dict.fromkeys(answer for answer, gold in missing if answer == gold)
+                     if answer not in fingerprinted]
+        progress.add(len(molecules) + len(only_self))
         found = dict(zip(molecules, pool.map(_fingerprint_chunk, molecules, progress.advance), strict=True))
-        return [None if found[answer] is None or found[gold] is None
+        itself = dict(zip(only_self, pool.map(_self_similarity_chunk, only_self, progress.advance), strict=True))
+        return [itself[answer] if answer in itself
+                else None if found[answer] is None or found[gold] is None
                 else fingerprint_similarities(found[answer], found[gold]) for answer, gold in missing]
 
     similarity = _remembered(pairs, _remembered_similarities, compare)
