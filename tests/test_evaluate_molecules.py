@@ -133,10 +133,10 @@ def test_pool_gives_the_same_numbers(forward_case):
 
 @pytest.mark.parametrize("smiles", ["CCO", "C", "[Na+].[Cl-]", "[H][H]", "O=C(O)C1=CC=CC=C1", "[He]", "Cl"])
 def test_similarity_to_itself_needs_no_full_fingerprints(smiles):
-    from llasmol.evaluate.molecules import self_similarities
+    from llasmol.chem import self_similarities
 
     canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), kekuleSmiles=True)
-    assert self_similarities(canonical) == _legacy_similarities(canonical, canonical)
+    assert self_similarities(Chem.MolFromSmiles(canonical)) == _legacy_similarities(canonical, canonical)
 
 
 def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smolinstruct_val):

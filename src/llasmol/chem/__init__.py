@@ -1,6 +1,11 @@
 """RDKit primitives shared by data building and evaluation."""
 
-from llasmol.chem.fingerprints import FingerprintSet, fingerprint_similarities, molecule_fingerprints
+from llasmol.chem.fingerprints import (
+    FingerprintSet,
+    fingerprint_similarities,
+    molecule_fingerprints,
+    self_similarities,
+)
 from llasmol.chem.formula import FormulaError, formula_of_smiles, is_valid_formula, parse_formula
 from llasmol.chem.smiles import (
     canonicalize_molecule,
@@ -21,4 +26,5 @@ __all__ = [
     "molecule_identity",
     "parse_formula",
     "part_identities",
+    "self_similarities",
 ]

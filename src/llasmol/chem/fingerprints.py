@@ -36,3 +36,14 @@ def fingerprint_similarities(first: FingerprintSet, second: FingerprintSet) -> t
         DataStructs.TanimotoSimilarity(first.rdkit, second.rdkit),
         DataStructs.TanimotoSimilarity(first.morgan, second.morgan),
     )
+
+
+def self_similarities(mol: Chem.Mol) -> tuple[float, float, float]:
+    """:func:`fingerprint_similarities` of ``mol`` with itself, without its path and Morgan fingerprints.
+
+    Tanimoto of a fingerprint with itself is 1.0, or 0.0 (RDKit's value) when it is empty: the
+    RDKit path fingerprint is empty exactly when the molecule has no bond, the Morgan count
+    fingerprint never (every atom gives an environment); MACCS keys are computed (cheap).
+    """
+    return (1.0 if MACCSkeys.GenMACCSKeys(mol).GetNumOnBits() else 0.0, 1.0 if mol.GetNumBonds() else 0.0,
+            1.0 if mol.GetNumAtoms() else 0.0)

@@ -12,7 +12,6 @@ from functools import lru_cache, partial
 from typing import TypeVar
 
 from rdkit import Chem
-from rdkit.Chem import MACCSkeys
 
 from llasmol.chem import (
     FingerprintSet,
@@ -21,6 +20,7 @@ from llasmol.chem import (
     molecule_fingerprints,
     molecule_identity,
     part_identities,
+    self_similarities,
 )
 from llasmol.evaluate.gold import InvalidGoldError
 from llasmol.evaluate.parallel import WorkPool
@@ -99,22 +99,9 @@ def _fingerprint_chunk(canonicals: list[str]) -> list[FingerprintSet | None]:
 Similarities = tuple[float, float, float]
 
 
-def self_similarities(canonical: str) -> Similarities | None:
-    """The similarities of a molecule to itself, without its path and Morgan fingerprints.
-
-    Tanimoto of a fingerprint with itself is 1.0, or 0.0 (RDKit's value) when it is empty: the
-    RDKit path fingerprint is empty exactly when the molecule has no bond, the Morgan count
-    fingerprint never (every atom gives an environment); MACCS keys are computed (cheap).
-    """
-    mol = Chem.MolFromSmiles(canonical)
-    if mol is None:
-        return None
-    return (1.0 if MACCSkeys.GenMACCSKeys(mol).GetNumOnBits() else 0.0, 1.0 if mol.GetNumBonds() else 0.0,
-            1.0 if mol.GetNumAtoms() else 0.0)
-
-
 def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | None]:
-    return [self_similarities(canonical) for canonical in canonicals]
+    molecules = (Chem.MolFromSmiles(canonical) for canonical in canonicals)
+    return [None if mol is None else self_similarities(mol) for mol in molecules]
 
 
 # What worker processes computed, kept by this process so that later evaluations in it (several

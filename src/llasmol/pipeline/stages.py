@@ -88,21 +88,19 @@ class StageRunner:
             os.replace(path, aside)
             self.console.print(f"  [yellow]config changed: moved {path.name} aside to {aside.name}[/]")
 
-    def _reusable(self, name: str, config_hash: str, outputs: Sequence[Path]) -> StageRecord | None:
+    def _standing(self, name: str, config_hash: str, outputs: Sequence[Path]) -> tuple[StageRecord | None, bool]:
+        """(the finished record to reuse, or None; whether an earlier run of this config goes on)."""
         previous = self.previous(name)
-        if (previous is not None and previous.status == "done" and previous.config_hash == config_hash
-                and all(path.exists() for path in outputs) and name not in self.force):
-            return previous
-        return None
-
-    def _resuming(self, name: str, config_hash: str) -> bool:
-        previous = self.previous(name)
-        return previous is not None and previous.config_hash == config_hash and name not in self.force
+        same = previous is not None and previous.config_hash == config_hash and name not in self.force
+        if same and previous.status == "done" and all(path.exists() for path in outputs):
+            return previous, False
+        return None, same
 
     def prepare(self, name: str, config_hash: str, outputs: Sequence[Path],
                 aside: Sequence[Path] | None = None) -> None:
         """Move a stage's old outputs aside now if it will run afresh (before other processes start it)."""
-        if self._reusable(name, config_hash, outputs) is None and not self._resuming(name, config_hash):
+        reusable, resuming = self._standing(name, config_hash, outputs)
+        if reusable is None and not resuming:
             self._move_aside(outputs if aside is None else aside)
 
     def run(self, name: str, config_hash: str, outputs: Sequence[Path],
@@ -114,15 +112,14 @@ class StageRunner:
         ``<path>.previous``. ``record=False`` (the other processes of a distributed run) runs or
         reuses without writing state or moving anything.
         """
-        previous = self._reusable(name, config_hash, outputs)
+        previous, resuming = self._standing(name, config_hash, outputs)
         if previous is not None:
             reused = StageRecord(**{**previous.__dict__, "reused": True})
             self.records[name] = reused
             self.console.print(f"[bold cyan]▶ {name}[/]: [green]reused[/] (finished earlier, same config)")
             return reused
-        resuming = self._resuming(name, config_hash)
-        if record:
-            self.prepare(name, config_hash, outputs, aside)
+        if not resuming and record:
+            self._move_aside(outputs if aside is None else aside)
         self.console.rule(f"[bold cyan]{name}[/]" + (" (resuming)" if resuming else ""))
         if record:
             write_json_atomic(self.state_path(name), StageRecord(name, config_hash, "running").__dict__)
