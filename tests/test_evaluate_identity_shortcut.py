@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from rdkit import Chem
+
+from llasmol.chem import canonicalize_smiles
 from llasmol.evaluate.molecules import forget_remembered, heavy_atom_key, score_molecules
 
 CASES = [  # (answer, gold, exact match by standard InChI)
@@ -36,3 +41,24 @@ def test_heavy_atom_key() -> None:
     assert heavy_atom_key("CC(=O)O") == heavy_atom_key("CC(=O)[O-]")
     assert heavy_atom_key("CCN") != heavy_atom_key("CCO")
     assert heavy_atom_key("*CC") is None
+    assert heavy_atom_key("[2H]C([2H])Cl") == heavy_atom_key("ClC")  # deuterium is hydrogen
+    assert heavy_atom_key("C[Hg]Cl") != heavy_atom_key("CCl")
+    assert heavy_atom_key("C1=C[Se]C=C1") == heavy_atom_key("c1cc[se]c1")
+
+
+def _rdkit_heavy_atoms(canonical: str) -> frozenset[tuple[str, ...]]:
+    parts = (Chem.MolFromSmiles(part, sanitize=False) for part in canonical.split("."))
+    return frozenset(tuple(sorted(atom.GetSymbol() for atom in mol.GetAtoms() if atom.GetAtomicNum() != 1))
+                     for mol in parts)
+
+
+def test_heavy_atom_key_read_from_text_equals_rdkits_atoms(smolinstruct_val: Path) -> None:
+    answers = []
+    for name in ("forward_synthesis", "retrosynthesis", "molecule_generation", "name_conversion-i2s"):
+        with open(smolinstruct_val / f"{name}.jsonl") as handle:
+            answers += [json.loads(line)["output"].replace(";", ".") for line in handle]
+    canonicals = {form for form in map(canonicalize_smiles, answers) if form is not None}
+    assert len(canonicals) > 5000
+    assert sum("[" in form for form in canonicals) > 500  # bracket atoms: charges, stereo, metals
+    mismatches = [form for form in canonicals if heavy_atom_key(form) != _rdkit_heavy_atoms(form)]
+    assert not mismatches[:5]

@@ -162,3 +162,17 @@ def test_missing_scibert_vocabulary_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LLASMOL_SCIBERT_VOCAB", "llasmol-tests/no-such-tokenizer")  # a hub id, offline
     with pytest.raises(ResourceError, match="--scibert-vocab"):
         load_caption_tokenizer()
+
+
+def test_missing_scibert_vocabulary_stops_an_evaluation_before_it_writes(tmp_path, smolinstruct_val):
+    from llasmol.evaluate import ResourceError
+
+    predictions = tmp_path / "predictions"
+    predictions.mkdir()
+    _write_lines(predictions / "forward_synthesis.jsonl", _prediction_lines(smolinstruct_val, "forward_synthesis", 3))
+    _write_lines(predictions / "molecule_captioning.jsonl",
+                 _prediction_lines(smolinstruct_val, "molecule_captioning", 2))
+    with pytest.raises(ResourceError, match="not found"):
+        evaluate_predictions(predictions, output=tmp_path / "metrics.json", scibert_vocab=tmp_path / "vocab.txt",
+                             workers=1, show_progress=False)
+    assert not (tmp_path / "metrics.json").exists()

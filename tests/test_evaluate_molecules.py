@@ -131,12 +131,25 @@ def test_pool_gives_the_same_numbers(forward_case):
     assert on_workers == score_task("FS", records)
 
 
-@pytest.mark.parametrize("smiles", ["CCO", "C", "[Na+].[Cl-]", "[H][H]", "O=C(O)C1=CC=CC=C1", "[He]", "Cl"])
+@pytest.mark.parametrize("smiles", ["CCO", "C", "[Na+].[Cl-]", "[H][H]", "O=C(O)C1=CC=CC=C1", "[He]", "Cl", "[CH2]",
+                                    "CC", "C=C", "C#C", "N", "C1CC1", "[Fe]"])
 def test_similarity_to_itself_needs_no_full_fingerprints(smiles):
     from llasmol.chem import self_similarities
 
     canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), kekuleSmiles=True)
     assert self_similarities(Chem.MolFromSmiles(canonical)) == _legacy_similarities(canonical, canonical)
+
+
+def test_similarity_to_itself_equals_the_fingerprints_on_real_molecules(smolinstruct_val):
+    from llasmol.chem import self_similarities
+
+    parts = {part for name in ("retrosynthesis", "molecule_generation")
+             for record in _records(smolinstruct_val, name, 400) for part in record.output.split(".")
+             if Chem.MolFromSmiles(part) is not None}
+    assert len(parts) > 700
+    mismatches = [part for part in parts
+                  if self_similarities(Chem.MolFromSmiles(part)) != _legacy_similarities(part, part)]
+    assert not mismatches
 
 
 def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smolinstruct_val):

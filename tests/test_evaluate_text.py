@@ -152,3 +152,23 @@ def test_caption_scores_are_the_same_on_worker_processes(smolinstruct_val, capti
     inline = score_task("MC", records, captions=caption_resources)
     with WorkPool(2, chunk_size=4) as pool:
         assert score_task("MC", records, pool=pool, captions=caption_resources) == inline
+
+
+def test_bit_parallel_lcs_equals_rouge_scores_table(smolinstruct_val):
+    import random
+
+    from rouge_score import rouge_scorer, tokenizers
+
+    from llasmol.evaluate.captions import lcs_length
+
+    tokenizer = tokenizers.DefaultTokenizer(use_stemmer=False)
+    captions = [tokenizer.tokenize(r.output) for r in _records(smolinstruct_val, "molecule_captioning", 60)]
+    rng = random.Random(5)
+    pairs = [(a, b) for a in captions[:30] for b in captions[30:]]
+    pairs += [(a, rng.sample(a, len(a) // 2) + a[: len(a) // 3]) for a in captions]  # shuffled, repeated tokens
+    pairs += [([rng.choice("ab") for _ in range(n)], [rng.choice("abc") for _ in range(m)])
+              for n in range(0, 70, 7) for m in range(0, 70, 9)]
+    for first, second in pairs:
+        expected = rouge_scorer._lcs_table(first, second)[-1][-1] if first and second else 0
+        assert lcs_length(first, second) == expected
+    assert max(lcs_length(a, b) for a, b in pairs) > 64  # masks wider than a machine word

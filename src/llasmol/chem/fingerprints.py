@@ -38,12 +38,21 @@ def fingerprint_similarities(first: FingerprintSet, second: FingerprintSet) -> t
     )
 
 
+# Atoms that set a MACCS key on their own: N (key 161), O (164), ring atoms (165), CH3/CH4 (160).
+_MACCS_KEY_ATOM = Chem.MolFromSmarts("[#7,#8,R,CH3,CH4]")
+
+
+def _has_maccs_keys(mol: Chem.Mol) -> bool:
+    return mol.HasSubstructMatch(_MACCS_KEY_ATOM) or MACCSkeys.GenMACCSKeys(mol).GetNumOnBits() > 0
+
+
 def self_similarities(mol: Chem.Mol) -> tuple[float, float, float]:
-    """:func:`fingerprint_similarities` of ``mol`` with itself, without its path and Morgan fingerprints.
+    """:func:`fingerprint_similarities` of ``mol`` with itself, without computing its fingerprints.
 
     Tanimoto of a fingerprint with itself is 1.0, or 0.0 (RDKit's value) when it is empty: the
     RDKit path fingerprint is empty exactly when the molecule has no bond, the Morgan count
-    fingerprint never (every atom gives an environment); MACCS keys are computed (cheap).
+    fingerprint never (every atom gives an environment), the MACCS keys when no key's pattern
+    matches (computed unless an atom alone sets a key).
     """
-    return (1.0 if MACCSkeys.GenMACCSKeys(mol).GetNumOnBits() else 0.0, 1.0 if mol.GetNumBonds() else 0.0,
+    return (1.0 if _has_maccs_keys(mol) else 0.0, 1.0 if mol.GetNumBonds() else 0.0,
             1.0 if mol.GetNumAtoms() else 0.0)

@@ -95,6 +95,35 @@ def _reopen_files_in_this_process(wordnet: Any) -> bool:
     return True
 
 
+def lcs_length(first: Sequence[str], second: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token lists (bit-parallel, Hyyrö 2004).
+
+    Gives what ``rouge_score``'s dynamic-programming table gives, in ``len(second)`` steps of
+    integer arithmetic on ``len(first)``-bit masks instead of a Python loop over every cell.
+    """
+    if not first or not second:
+        return 0
+    positions: dict[str, int] = {}
+    for index, token in enumerate(first):
+        positions[token] = positions.get(token, 0) | (1 << index)
+    width = (1 << len(first)) - 1
+    row = width
+    for token in second:
+        matches = row & positions.get(token, 0)
+        row = ((row + matches) | (row - matches)) & width
+    return len(first) - row.bit_count()
+
+
+def _rouge_l_fmeasure(target_tokens: Tokens, prediction_tokens: Tokens) -> float:
+    """ROUGE-L F-measure as ``rouge_score`` computes it."""
+    from rouge_score.scoring import fmeasure
+
+    common = lcs_length(target_tokens, prediction_tokens)
+    if not common:
+        return 0.0
+    return fmeasure(common / len(prediction_tokens), common / len(target_tokens))
+
+
 def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
     """This process's stemmer, WordNet reader and ROUGE scorer (made once, reused by forked workers)."""
     if _tools and _tools["pid"] != os.getpid():
@@ -106,13 +135,15 @@ def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
         if nltk_data:
             use_nltk_data(nltk_data)
         import nltk
-        from rouge_score import rouge_scorer
+        from rouge_score import rouge_scorer, tokenizers
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "multilingual functions not available": METEOR needs English only
             wordnet = _english_wordnet_reader(nltk.data.find("corpora/wordnet"))
+        rouge_tokenizer = tokenizers.DefaultTokenizer(use_stemmer=False)
         _tools.update(pid=os.getpid(), stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
-                      rouge=rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"]))
+                      rouge_tokenizer=rouge_tokenizer,
+                      rouge=rouge_scorer.RougeScorer(["rouge1", "rouge2"], tokenizer=rouge_tokenizer))
     return _tools
 
 
@@ -131,7 +162,8 @@ def _pair_scores_chunk(pairs: list[tuple[Tokens, Tokens, str, str]],
     for gold_tokens, answer_tokens, answer, gold in pairs:
         meteor = meteor_score([gold_tokens], answer_tokens, stemmer=tools["stemmer"], wordnet=tools["wordnet"])
         rouge = tools["rouge"].score(answer, gold)
-        results.append((meteor, rouge["rouge1"].fmeasure, rouge["rouge2"].fmeasure, rouge["rougeL"].fmeasure))
+        rouge_l = _rouge_l_fmeasure(tools["rouge_tokenizer"].tokenize(answer), tools["rouge_tokenizer"].tokenize(gold))
+        results.append((meteor, rouge["rouge1"].fmeasure, rouge["rouge2"].fmeasure, rouge_l))
     return results
 
 
@@ -153,6 +185,17 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict[str, float]:
+    """Corpus BLEU-2 and BLEU-4 (NLTK, one reference per answer)."""
+    from nltk.translate.bleu_score import corpus_bleu
+
+    references = [[tokens] for tokens in gold_tokens]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NLTK warns when some n-gram order has no match; the score is then 0
+        return {"bleu2": float(corpus_bleu(references, answer_tokens, weights=(0.5, 0.5))),
+                "bleu4": float(corpus_bleu(references, answer_tokens, weights=(0.25, 0.25, 0.25, 0.25)))}
+
+
 def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]], tokenizer: Any,
                    nltk_data: Path | str | None = None, *, pool: WorkPool | None = None,
                    progress: ProgressHook | None = None) -> dict[str, float | int | None]:
@@ -166,18 +209,17 @@ def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
         return {**metrics, **dict.fromkeys(_METRIC_NAMES)}
     gold_tokens = caption_tokens(tokenizer, [gold for _, gold in answered])
     answer_tokens = caption_tokens(tokenizer, [answer for answer, _ in answered])
-    pairs = [(g, a, answer, gold) for g, a, (answer, gold) in zip(gold_tokens, answer_tokens, answered, strict=True)]
-    progress.add(len(pairs))
-    scores = pool.map(partial(_pair_scores_chunk, nltk_data=None if nltk_data is None else str(nltk_data)),
-                      pairs, progress.advance)
-
-    from nltk.translate.bleu_score import corpus_bleu
-
-    references = [[tokens] for tokens in gold_tokens]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # NLTK warns when some n-gram order has no match; the score is then 0
-        metrics["bleu2"] = float(corpus_bleu(references, answer_tokens, weights=(0.5, 0.5)))
-        metrics["bleu4"] = float(corpus_bleu(references, answer_tokens, weights=(0.25, 0.25, 0.25, 0.25)))
+    # A repeated (answer, gold) pair is scored once; BLEU is computed here while the workers score pairs.
+    first_sample: dict[tuple[str, str], int] = {}
+    for index, pair in enumerate(answered):
+        first_sample.setdefault(pair, index)
+    progress.add(len(first_sample))
+    pair_scores = pool.map_later(partial(_pair_scores_chunk, nltk_data=None if nltk_data is None else str(nltk_data)),
+                                 [(gold_tokens[i], answer_tokens[i], *answered[i]) for i in first_sample.values()],
+                                 progress.advance)
+    metrics.update(_bleu_scores(gold_tokens, answer_tokens))
+    scored = dict(zip(first_sample, pair_scores(), strict=True))
+    scores = [scored[pair] for pair in answered]
     metrics["rouge_1"] = _mean([score[1] for score in scores])
     metrics["rouge_2"] = _mean([score[2] for score in scores])
     metrics["rouge_l"] = _mean([score[3] for score in scores])

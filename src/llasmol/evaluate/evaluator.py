@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +44,27 @@ class CaptionResources:
     scibert_vocab: str | Path | None = None
     _tokenizer: Any = field(default=None, repr=False)
     _nltk_data: Path | None = field(default=None, repr=False)
+    _loading: Future[Any] | None = field(default=None, repr=False)
 
     def load(self) -> CaptionResources:
-        if self._tokenizer is None:
+        if self._nltk_data is None:
             self._nltk_data = ensure_wordnet()
-            self._tokenizer = load_caption_tokenizer(self.scibert_vocab)
+        if self._tokenizer is None:
+            self._tokenizer = (self._loading.result() if self._loading is not None
+                               else load_caption_tokenizer(self.scibert_vocab))
         return self
+
+    def start_loading_tokenizer(self) -> None:
+        """Load the tokenizer on a thread of this process; :meth:`load` waits for it."""
+        if self._tokenizer is None and self._loading is None:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scibert") as executor:
+                self._loading = executor.submit(load_caption_tokenizer, self.scibert_vocab)
+                executor.shutdown(wait=False)
+
+    def raise_loading_error(self) -> None:
+        """Raise now the error of a tokenizer still loading in the background, if it already failed."""
+        if self._loading is not None and self._loading.done() and self._loading.exception() is not None:
+            self._loading.result()
 
     @property
     def tokenizer(self) -> Any:
@@ -185,24 +201,30 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     """
     inputs = load_task_inputs(predictions_dir, gold, tasks)
     captions = CaptionResources(scibert_vocab)
-    if any(item.task.metric_family is MetricFamily.CAPTION for item in inputs):
-        captions.load()  # fail on a missing resource before the long work
-        warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
+    scores_captions = any(item.task.metric_family is MetricFamily.CAPTION for item in inputs)
+    if scores_captions:
+        warm_caption_scorers(ensure_wordnet())  # WordNet read once, here, before the workers fork
     pool = WorkPool(workers).start()
+    if scores_captions:
+        captions.start_loading_tokenizer()  # while the workers score the molecule tasks
+    # Captions last, so that the tokenizer has loaded by then; results in registry order.
+    order = sorted(inputs, key=lambda item: item.task.metric_family is MetricFamily.CAPTION)
     try:
-        results: dict[str, Metrics] = {}
+        scored: dict[str, Metrics] = {}
         with _progress_bar(show_progress) as bar:
-            for item in inputs:
+            for item in order:
+                captions.raise_loading_error()
                 hook = _RichHook(bar, bar.add_task(f"{item.task.short_name:>10}", total=0)) if bar else None
                 try:
-                    results[item.task.name] = score_task(item.task, item.records, item.golds.answers, pool=pool,
-                                                         progress=hook, captions=captions)
+                    scored[item.task.name] = score_task(item.task, item.records, item.golds.answers, pool=pool,
+                                                        progress=hook, captions=captions)
                 except InvalidGoldError as error:
                     raise item.golds.error_for(error, item.task) from None
                 if hook is not None:
                     hook.finish()
     finally:
         pool.close()
+    results = {item.task.name: scored[item.task.name] for item in inputs}
     if output is not None:
         write_atomic(output, metrics_json(results))
         write_atomic(Path(output).parent / "report.md", render_markdown(results, f"Evaluation of {predictions_dir}"))

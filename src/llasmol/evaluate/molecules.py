@@ -6,6 +6,7 @@ on the pool's worker processes; sample-level counts are then plain look-ups.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -49,26 +50,31 @@ def smiles_facts(smiles: str, with_parts: bool = False) -> SmilesFacts:
     return SmilesFacts(canonical, molecule_identity(canonical), part_identities(canonical) if with_parts else None)
 
 
-HeavyAtoms = frozenset[tuple[int, ...]]
+HeavyAtoms = frozenset[tuple[str, ...]]
+
+# An atom of a SMILES: a bracket atom (its element symbol captured) or an organic-subset atom.
+_SMILES_ATOM = re.compile(r"\[\d*([A-Za-z][a-z]?|\*)[^\]]*\]|(Cl|Br|[BCNOPSFIbcnops]|\*)")
 
 
 def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
-    """The set of the parts' sorted heavy-atom numbers; ``None`` where InChI may not describe them.
+    """The set of the parts' sorted heavy-atom symbols; ``None`` where InChI may not describe them.
 
     Equal non-empty standard InChIs have the same formula layer, which counts every atom other
     than hydrogen, so two canonical forms whose part InChIs are all non-empty and form equal sets
-    have equal keys. A part with a dummy atom (which InChI cannot write) or that does not parse
-    gives ``None``: its identity must be computed.
+    have equal keys. A part with a dummy atom (which InChI cannot write) gives ``None``: its
+    identity must be computed. Read from the SMILES text (a bracket's element is its first
+    symbol after the isotope); no molecule is parsed.
     """
     key = set()
     for part in canonical.split("."):
-        mol = Chem.MolFromSmiles(part, sanitize=False)
-        if mol is None:
-            return None
-        numbers = tuple(sorted(atom.GetAtomicNum() for atom in mol.GetAtoms() if atom.GetAtomicNum() != 1))
-        if 0 in numbers:
-            return None
-        key.add(numbers)
+        symbols = []
+        for bracket, organic in _SMILES_ATOM.findall(part):
+            symbol = (bracket or organic).capitalize()
+            if symbol == "*":
+                return None
+            if symbol != "H":
+                symbols.append(symbol)
+        key.add(tuple(sorted(symbols)))
     return frozenset(key)
 
 

@@ -37,6 +37,15 @@ class WorkPool:
     def map(self, function: Callable[[list[Item]], list[Result]], items: Sequence[Item],
             on_chunk: Callable[[int], None] | None = None) -> list[Result]:
         """``function`` over ``items`` in chunks; results in item order. ``on_chunk(n)`` after each chunk."""
+        return self.map_later(function, items, on_chunk)()
+
+    def map_later(self, function: Callable[[list[Item]], list[Result]], items: Sequence[Item],
+                  on_chunk: Callable[[int], None] | None = None) -> Callable[[], list[Result]]:
+        """Like :meth:`map`, but the workers start now and the returned function waits for the results.
+
+        This process can do other work meanwhile. Inline (one worker, or one chunk) the work
+        runs when the results are asked for.
+        """
         items = list(items)
         chunks = [items[start:start + self.chunk_size] for start in range(0, len(items), self.chunk_size)]
         if self.workers > 1 and len(chunks) > 1:
@@ -44,11 +53,15 @@ class WorkPool:
             outputs = self._pool.imap(function, chunks)
         else:
             outputs = map(function, chunks)
-        results: list[Result] = []
-        for chunk, output in zip(chunks, outputs, strict=True):
-            results.extend(output)
-            if on_chunk is not None:
-                on_chunk(len(chunk))
+
+        def results() -> list[Result]:
+            found: list[Result] = []
+            for chunk, output in zip(chunks, outputs, strict=True):
+                found.extend(output)
+                if on_chunk is not None:
+                    on_chunk(len(chunk))
+            return found
+
         return results
 
     def close(self) -> None:
