@@ -44,27 +44,12 @@ class CaptionResources:
     scibert_vocab: str | Path | None = None
     _tokenizer: Any = field(default=None, repr=False)
     _nltk_data: Path | None = field(default=None, repr=False)
-    _loading: Future[Any] | None = field(default=None, repr=False)
 
     def load(self) -> CaptionResources:
-        if self._nltk_data is None:
-            self._nltk_data = ensure_wordnet()
         if self._tokenizer is None:
-            self._tokenizer = (self._loading.result() if self._loading is not None
-                               else load_caption_tokenizer(self.scibert_vocab))
+            self._nltk_data = ensure_wordnet()
+            self._tokenizer = load_caption_tokenizer(self.scibert_vocab)
         return self
-
-    def start_loading_tokenizer(self) -> None:
-        """Load the tokenizer on a thread of this process; :meth:`load` waits for it."""
-        if self._tokenizer is None and self._loading is None:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scibert") as executor:
-                self._loading = executor.submit(load_caption_tokenizer, self.scibert_vocab)
-                executor.shutdown(wait=False)
-
-    def raise_loading_error(self) -> None:
-        """Raise now the error of a tokenizer still loading in the background, if it already failed."""
-        if self._loading is not None and self._loading.done() and self._loading.exception() is not None:
-            self._loading.result()
 
     @property
     def tokenizer(self) -> Any:
@@ -188,6 +173,24 @@ def _progress_bar(show: bool) -> AbstractContextManager[Any]:
                     console=Console(stderr=True), transient=False)
 
 
+def _score_items(items: Sequence[TaskInput], pool: WorkPool, bar: Any, captions: CaptionResources,
+                 beside: Future[dict[str, Metrics]] | None = None) -> dict[str, Metrics]:
+    """Score ``items`` in order; raise the error of ``beside`` (work on another thread) once it fails."""
+    scored: dict[str, Metrics] = {}
+    for item in items:
+        if beside is not None and beside.done():
+            beside.result()
+        hook = _RichHook(bar, bar.add_task(f"{item.task.short_name:>10}", total=0)) if bar else None
+        try:
+            scored[item.task.name] = score_task(item.task, item.records, item.golds.answers, pool=pool,
+                                                progress=hook, captions=captions)
+        except InvalidGoldError as error:
+            raise item.golds.error_for(error, item.task) from None
+        if hook is not None:
+            hook.finish()
+    return scored
+
+
 def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = None,
                          output: Path | str | None = None, tasks: Sequence[str] | str | None = None,
                          scibert_vocab: Path | str | None = None, workers: int = 2,
@@ -201,27 +204,24 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     """
     inputs = load_task_inputs(predictions_dir, gold, tasks)
     captions = CaptionResources(scibert_vocab)
-    scores_captions = any(item.task.metric_family is MetricFamily.CAPTION for item in inputs)
-    if scores_captions:
-        warm_caption_scorers(ensure_wordnet())  # WordNet read once, here, before the workers fork
+    caption_items = [item for item in inputs if item.task.metric_family is MetricFamily.CAPTION]
+    other_items = [item for item in inputs if item.task.metric_family is not MetricFamily.CAPTION]
+    # Beside other tasks, captions are scored on a thread of this process (which also loads WordNet
+    # and the tokenizer) while the workers score molecules; alone, they use the workers.
+    beside = bool(caption_items and other_items)
+    if caption_items and not beside:
+        captions.load()  # fail on a missing resource before the long work
+        warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
     pool = WorkPool(workers).start()
-    if scores_captions:
-        captions.start_loading_tokenizer()  # while the workers score the molecule tasks
-    # Captions last, so that the tokenizer has loaded by then; results in registry order.
-    order = sorted(inputs, key=lambda item: item.task.metric_family is MetricFamily.CAPTION)
+    scored: dict[str, Metrics] = {}
     try:
-        scored: dict[str, Metrics] = {}
-        with _progress_bar(show_progress) as bar:
-            for item in order:
-                captions.raise_loading_error()
-                hook = _RichHook(bar, bar.add_task(f"{item.task.short_name:>10}", total=0)) if bar else None
-                try:
-                    scored[item.task.name] = score_task(item.task, item.records, item.golds.answers, pool=pool,
-                                                        progress=hook, captions=captions)
-                except InvalidGoldError as error:
-                    raise item.golds.error_for(error, item.task) from None
-                if hook is not None:
-                    hook.finish()
+        with _progress_bar(show_progress) as bar, ThreadPoolExecutor(max_workers=1) as executor:
+            if beside:
+                captions_scored = executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)
+                scored.update(_score_items(other_items, pool, bar, captions, captions_scored))
+                scored.update(captions_scored.result())
+            else:
+                scored.update(_score_items(inputs, pool, bar, captions))
     finally:
         pool.close()
     results = {item.task.name: scored[item.task.name] for item in inputs}
