@@ -70,7 +70,7 @@ def test_identical_captions_score_one(smolinstruct_val, caption_resources):
     assert metrics["bleu2"] == pytest.approx(1.0) and metrics["bleu4"] == pytest.approx(1.0)
     assert metrics["rouge_1"] == metrics["rouge_2"] == metrics["rouge_l"] == pytest.approx(1.0)
     # METEOR of identical m-token texts: one chunk, penalty 0.5 / m**3
-    lengths = [len(caption_resources.tokenizer(r.output, add_special_tokens=False).tokens()) for r in raw]
+    lengths = [len(caption_resources.tokenizer.encode(r.output, add_special_tokens=False).tokens) for r in raw]
     assert metrics["meteor_score"] == pytest.approx(sum(1 - 0.5 / m ** 3 for m in lengths) / 3)
     assert metrics["METEOR"] == metrics["meteor_score"] and metrics["num_no_answer"] == 0
 
@@ -172,3 +172,36 @@ def test_bit_parallel_lcs_equals_rouge_scores_table(smolinstruct_val):
         expected = rouge_scorer._lcs_table(first, second)[-1][-1] if first and second else 0
         assert lcs_length(first, second) == expected
     assert max(lcs_length(a, b) for a, b in pairs) > 64  # masks wider than a machine word
+
+
+def test_bleu_in_one_pass_equals_two_corpus_bleu_calls(smolinstruct_val):
+    from nltk.translate.bleu_score import corpus_bleu
+
+    from llasmol.evaluate.captions import _bleu_scores
+
+    golds = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 40)]
+    for answers in ([gold[: len(gold) // 2] for gold in golds], [gold[::2] for gold in golds], golds[::-1]):
+        references = [[gold] for gold in golds]
+        expected = {"bleu2": corpus_bleu(references, answers, weights=(0.5, 0.5)),
+                    "bleu4": corpus_bleu(references, answers)}
+        assert _bleu_scores(golds, answers) == expected
+    assert _bleu_scores([["a", "b"]], [["c"]]) == {"bleu2": 0.0, "bleu4": 0.0}
+
+
+def test_caption_tokens_equal_transformers_bert_tokenizer(smolinstruct_val, shared_data, tmp_path):
+    from transformers import BertTokenizerFast
+
+    from llasmol.evaluate.captions import caption_tokens
+    from llasmol.evaluate.resources import load_caption_tokenizer
+
+    vocab_file = shared_data / "scibert" / "vocab.txt"
+    with open(vocab_file, encoding="utf-8") as handle:
+        reference = BertTokenizerFast(vocab={line.rstrip("\n"): i for i, line in enumerate(handle)}, do_lower_case=True)
+    texts = [text for r in _records(smolinstruct_val, "molecule_captioning", 150)
+             for text in (r.output, r.output.upper(), "Ünïcödé café 中文 " + r.output * 6)]  # accents, CJK, > 512
+    encoded = reference(texts, add_special_tokens=False, truncation=True, max_length=512)
+    expected = [encoded.tokens(index) for index in range(len(texts))]
+    assert max(map(len, expected)) == 512
+    assert caption_tokens(load_caption_tokenizer(vocab_file), texts) == expected
+    reference.save_pretrained(tmp_path)  # a tokenizer folder goes through transformers
+    assert caption_tokens(load_caption_tokenizer(tmp_path), texts) == expected

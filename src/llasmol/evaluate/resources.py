@@ -17,6 +17,7 @@ from typing import Any
 SCIBERT_HUB_ID = "allenai/scibert_scivocab_uncased"
 SCIBERT_VOCAB_ENV = "LLASMOL_SCIBERT_VOCAB"
 _MIN_VOCABULARY = 1000  # SciBERT's has 31,090 tokens
+MAX_CAPTION_TOKENS = 512
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 _DEBIAN_FILES = (
     "adj.exc", "adv.exc", "noun.exc", "verb.exc", "data.adj", "data.adv", "data.noun", "data.verb",
@@ -131,35 +132,35 @@ def _download_wordnet(data_root: Path) -> None:
         )
 
 
-def _read_vocab(path: Path) -> dict[str, int]:
-    with path.open(encoding="utf-8") as handle:
-        return {line.rstrip("\n"): index for index, line in enumerate(handle)}
-
-
 def load_caption_tokenizer(vocab: str | Path | None = None) -> Any:
-    """The lower-casing SciBERT WordPiece tokenizer of the caption metrics.
+    """The lower-casing SciBERT WordPiece tokenizer of the caption metrics (a ``tokenizers.Tokenizer``).
 
     ``vocab``: a ``vocab.txt`` file, a tokenizer folder or a hub id; default
-    ``$LLASMOL_SCIBERT_VOCAB``, else ``allenai/scibert_scivocab_uncased`` from the hub.
+    ``$LLASMOL_SCIBERT_VOCAB``, else ``allenai/scibert_scivocab_uncased`` from the hub. A
+    vocabulary file is read by ``tokenizers`` directly (the same tokens as transformers'
+    ``BertTokenizerFast``, without importing transformers); a folder or hub id goes through
+    transformers. Encodings are truncated at 512 tokens.
     """
-    from transformers import BertTokenizerFast
-
     source = str(vocab or os.environ.get(SCIBERT_VOCAB_ENV) or SCIBERT_HUB_ID)
     path = Path(source).expanduser()
     if path.is_file():
-        tokenizer = BertTokenizerFast(vocab=_read_vocab(path), do_lower_case=True)
-    elif path.is_dir():
-        tokenizer = BertTokenizerFast.from_pretrained(str(path), do_lower_case=True)
-    elif path.suffix or path.is_absolute() or source.startswith((".", "~")):
+        from tokenizers.implementations import BertWordPieceTokenizer
+
+        tokenizer = BertWordPieceTokenizer(str(path), lowercase=True)
+    elif not path.is_dir() and (path.suffix or path.is_absolute() or source.startswith((".", "~"))):
         raise ResourceError(f"SciBERT vocabulary not found: {source}")
     else:
+        from transformers import BertTokenizerFast
+
         try:
-            tokenizer = BertTokenizerFast.from_pretrained(source, do_lower_case=True)
+            tokenizer = BertTokenizerFast.from_pretrained(str(path) if path.is_dir() else source,
+                                                          do_lower_case=True).backend_tokenizer
         except Exception as error:  # offline, missing repository, network: many exception types
             raise _tokenizer_error(source, type(error).__name__) from error
     # transformers 5 returns a tokenizer with only the special tokens for a repository it cannot find
-    if len(tokenizer.get_vocab()) < _MIN_VOCABULARY:
-        raise _tokenizer_error(source, f"{len(tokenizer.get_vocab())} tokens in its vocabulary")
+    if tokenizer.get_vocab_size() < _MIN_VOCABULARY:
+        raise _tokenizer_error(source, f"{tokenizer.get_vocab_size()} tokens in its vocabulary")
+    tokenizer.enable_truncation(MAX_CAPTION_TOKENS)
     return tokenizer
 
 
