@@ -8,7 +8,7 @@ a raw split folder, scores every task with its metric family, and writes ``metri
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ from llasmol.evaluate.gold import (
     golds_from_split,
     normalize_answer,
 )
-from llasmol.evaluate.molecules import score_molecules
+from llasmol.evaluate.molecules import canonicalize_later, score_molecules
 from llasmol.evaluate.names import score_names
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
@@ -64,6 +64,13 @@ def answer_depth(task: Task, records: Sequence[PredictionRecord]) -> int:
     """k: the most answers any sample has (shorter lists count as missing answers), else the task's setting."""
     depths = [len(record.answers) for record in records if record.answers]
     return max(depths) if depths else task.generation.num_return_sequences
+
+
+def _molecule_strings(item: TaskInput) -> list[str]:
+    """The normalized SMILES answers and golds a molecule task will canonicalize."""
+    answers = [answer for sample in _normalized_answers(item.task, item.records) if sample
+               for answer in sample if answer]
+    return answers + [normalize_answer(gold, item.task) for sample in item.golds.answers for gold in sample]
 
 
 def _normalized_answers(task: Task, records: Sequence[PredictionRecord]) -> list[list[str | None] | None]:
@@ -191,6 +198,22 @@ def _score_items(items: Sequence[TaskInput], pool: WorkPool, bar: Any, captions:
     return scored
 
 
+def _canonicalize_molecule_tasks(inputs: Sequence[TaskInput], pool: WorkPool, bar: Any) -> Callable[[], None]:
+    """Send every molecule task's SMILES to the workers at once; the returned function waits for them."""
+    items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
+    if len(items) < 2 or pool.workers < 2:
+        return lambda: None
+    hook = _RichHook(bar, bar.add_task(f"{'SMILES':>10}", total=0)) if bar else None
+    remember = canonicalize_later([text for item in items for text in _molecule_strings(item)], pool, hook)
+
+    def finish() -> None:
+        remember()
+        if hook is not None:
+            hook.finish()
+
+    return finish
+
+
 def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = None,
                          output: Path | str | None = None, tasks: Sequence[str] | str | None = None,
                          scibert_vocab: Path | str | None = None, workers: int = 2,
@@ -216,11 +239,14 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     scored: dict[str, Metrics] = {}
     try:
         with _progress_bar(show_progress) as bar, ThreadPoolExecutor(max_workers=1) as executor:
+            canonicalized = _canonicalize_molecule_tasks(inputs, pool, bar)
             if beside:
                 captions_scored = executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)
+                canonicalized()
                 scored.update(_score_items(other_items, pool, bar, captions, captions_scored))
                 scored.update(captions_scored.result())
             else:
+                canonicalized()
                 scored.update(_score_items(inputs, pool, bar, captions))
     finally:
         pool.close()

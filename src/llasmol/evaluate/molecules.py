@@ -130,6 +130,23 @@ def _remembered(keys: list[Key], memory: dict[Key, Value], compute: Callable[[li
     return found
 
 
+def canonicalize_later(texts: Sequence[str], pool: WorkPool, progress: ProgressHook | None = None
+                       ) -> Callable[[], None]:
+    """Start canonicalizing ``texts`` on the pool's workers; the returned function waits and remembers them.
+
+    Several tasks' strings sent at once keep the workers busy between the tasks' own steps.
+    """
+    progress = progress or NoProgress()
+    missing = [text for text in dict.fromkeys(texts) if text not in _remembered_canonical]
+    progress.add(len(missing))
+    results = pool.map_later(_canonical_chunk, missing, progress.advance)
+
+    def remember() -> None:
+        _remembered(missing, _remembered_canonical, lambda _: results())
+
+    return remember
+
+
 def forget_remembered() -> None:
     """Drop the canonical forms and similarities this process remembers from earlier evaluations."""
     _remembered_canonical.clear()
