@@ -205,3 +205,20 @@ def test_caption_tokens_equal_transformers_bert_tokenizer(smolinstruct_val, shar
     assert caption_tokens(load_caption_tokenizer(vocab_file), texts) == expected
     reference.save_pretrained(tmp_path)  # a tokenizer folder goes through transformers
     assert caption_tokens(load_caption_tokenizer(tmp_path), texts) == expected
+
+
+@pytest.mark.slow  # reads WordNet
+def test_meteor_with_remembered_synonyms_equals_nltks(smolinstruct_val, caption_resources):
+    from nltk.stem.porter import PorterStemmer
+    from nltk.translate.meteor_score import meteor_score
+
+    from llasmol.evaluate.captions import _english_wordnet_reader, _scoring_tools
+
+    tools = _scoring_tools(str(caption_resources.nltk_data))
+    plain = _english_wordnet_reader(tools["wordnet"].reader.root)
+    captions = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 80)]
+    pairs = list(zip(captions[:40], captions[40:], strict=True)) + [(c, c[::-1]) for c in captions[:10]]
+    remembered = [meteor_score([g], a, stemmer=tools["stemmer"], wordnet=tools["wordnet"]) for g, a in pairs]
+    expected = [meteor_score([g], a, stemmer=PorterStemmer(), wordnet=plain) for g, a in pairs]
+    assert remembered == expected
+    assert len({round(score, 6) for score in expected}) > 30

@@ -12,6 +12,7 @@ from llasmol.chem.smiles import (
     canonicalize_smiles,
     molecule_identity,
     part_identities,
+    part_inchi,
 )
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "molecule_identity",
     "parse_formula",
     "part_identities",
+    "part_inchi",
     "self_similarities",
 ]

@@ -153,7 +153,8 @@ def canonicalize_molecule(smiles: str) -> str:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _part_inchi(part: str) -> str | None:
+def part_inchi(part: str) -> str | None:
+    """Standard InChI of one molecule (no '.'); ``None`` if RDKit cannot read it, ``""`` if InChI fails."""
     mol = Chem.MolFromSmiles(part)
     if mol is None:
         return None
@@ -164,7 +165,7 @@ def part_identities(smiles: str) -> frozenset[str] | None:
     """The set of standard InChIs of the '.'-separated parts, or ``None`` if a part is invalid."""
     inchis = set()
     for part in smiles.split("."):
-        inchi = _part_inchi(part)
+        inchi = part_inchi(part)
         if inchi is None:
             return None
         inchis.add(inchi)

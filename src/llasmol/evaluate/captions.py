@@ -41,21 +41,48 @@ class _MemoizedStemmer:
         return stem
 
 
+class _Lemma:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+
+class _SynonymSet:
+    """All lemmas of a word's synsets, once each: what NLTK's METEOR reads of ``synsets(word)``."""
+
+    __slots__ = ("_lemmas",)
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._lemmas = [_Lemma(name) for name in names]
+
+    def lemmas(self) -> list[_Lemma]:
+        return self._lemmas
+
+
 class _MemoizedWordNet:
-    """NLTK's WordNet reader with ``synsets(word)`` remembered; everything else passes through."""
+    """NLTK's WordNet reader with ``synsets(word)`` remembered as one set of lemma names.
+
+    METEOR's synonym match only takes the union of the lemma names of a word's synsets, so one
+    stand-in synset holding them gives the same matches; everything else passes through.
+    """
 
     def __init__(self, wordnet: Any) -> None:
         self._wordnet = wordnet
-        self._synsets: dict[str, Any] = {}
+        self._synsets: dict[str, list[_SynonymSet]] = {}
 
     @property
     def reader(self) -> Any:
         return self._wordnet
 
-    def synsets(self, word: str) -> Any:
+    def synsets(self, word: str) -> list[_SynonymSet]:
         synsets = self._synsets.get(word)
         if synsets is None:
-            synsets = self._synsets[word] = self._wordnet.synsets(word)
+            names = dict.fromkeys(lemma.name() for synset in self._wordnet.synsets(word) for lemma in synset.lemmas())
+            synsets = self._synsets[word] = [_SynonymSet(list(names))]
         return synsets
 
     def __getattr__(self, name: str) -> Any:

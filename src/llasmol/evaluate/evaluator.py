@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,13 +180,11 @@ def _progress_bar(show: bool) -> AbstractContextManager[Any]:
                     console=Console(stderr=True), transient=False)
 
 
-def _score_items(items: Sequence[TaskInput], pool: WorkPool, bar: Any, captions: CaptionResources,
-                 beside: Future[dict[str, Metrics]] | None = None) -> dict[str, Metrics]:
-    """Score ``items`` in order; raise the error of ``beside`` (work on another thread) once it fails."""
+def _score_items(items: Sequence[TaskInput], pool: WorkPool, bar: Any, captions: CaptionResources
+                 ) -> dict[str, Metrics]:
+    """Score ``items`` one after the other."""
     scored: dict[str, Metrics] = {}
     for item in items:
-        if beside is not None and beside.done():
-            beside.result()
         hook = _RichHook(bar, bar.add_task(f"{item.task.short_name:>10}", total=0)) if bar else None
         try:
             scored[item.task.name] = score_task(item.task, item.records, item.golds.answers, pool=pool,
@@ -198,9 +196,18 @@ def _score_items(items: Sequence[TaskInput], pool: WorkPool, bar: Any, captions:
     return scored
 
 
-def _canonicalize_molecule_tasks(inputs: Sequence[TaskInput], pool: WorkPool, bar: Any) -> Callable[[], None]:
+def _first_results(futures: Sequence[Future[dict[str, Metrics]]]) -> dict[str, Metrics]:
+    """All the futures' results; the first error raised as soon as it happens."""
+    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    for future in done:
+        error = future.exception()
+        if error is not None:
+            raise error
+    return {name: metrics for future in futures for name, metrics in future.result().items()}
+
+
+def _canonicalize_molecule_tasks(items: Sequence[TaskInput], pool: WorkPool, bar: Any) -> Callable[[], None]:
     """Send every molecule task's SMILES to the workers at once; the returned function waits for them."""
-    items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
     if len(items) < 2 or pool.workers < 2:
         return lambda: None
     hook = _RichHook(bar, bar.add_task(f"{'SMILES':>10}", total=0)) if bar else None
@@ -228,27 +235,28 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     inputs = load_task_inputs(predictions_dir, gold, tasks)
     captions = CaptionResources(scibert_vocab)
     caption_items = [item for item in inputs if item.task.metric_family is MetricFamily.CAPTION]
-    other_items = [item for item in inputs if item.task.metric_family is not MetricFamily.CAPTION]
-    # Beside other tasks, captions are scored on a thread of this process (which also loads WordNet
-    # and the tokenizer) while the workers score molecules; alone, they use the workers.
-    beside = bool(caption_items and other_items)
+    molecule_items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
+    other_items = [item for item in inputs if item not in caption_items and item not in molecule_items]
+    # Beside molecule tasks, captions are scored in this process (which also loads WordNet and the
+    # tokenizer) while the workers score molecules; alone, they use the workers.
+    beside = bool(caption_items and molecule_items)
     if caption_items and not beside:
         captions.load()  # fail on a missing resource before the long work
         warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
     pool = WorkPool(workers).start()
-    scored: dict[str, Metrics] = {}
+    executor = ThreadPoolExecutor(max_workers=1 + len(molecule_items))
     try:
-        with _progress_bar(show_progress) as bar, ThreadPoolExecutor(max_workers=1) as executor:
-            canonicalized = _canonicalize_molecule_tasks(inputs, pool, bar)
-            if beside:
-                captions_scored = executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)
-                canonicalized()
-                scored.update(_score_items(other_items, pool, bar, captions, captions_scored))
-                scored.update(captions_scored.result())
-            else:
-                canonicalized()
-                scored.update(_score_items(inputs, pool, bar, captions))
+        with _progress_bar(show_progress) as bar:
+            canonicalized = _canonicalize_molecule_tasks(molecule_items, pool, bar)
+            side_by_side = [executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)] if beside else []
+            canonicalized()
+            # Each molecule task on its own thread: while one waits for its workers' results,
+            # another's work keeps the workers busy.
+            side_by_side += [executor.submit(_score_items, [item], pool, bar, captions) for item in molecule_items]
+            scored = _score_items(other_items + (caption_items if not beside else []), pool, bar, captions)
+            scored.update(_first_results(side_by_side))
     finally:
+        executor.shutdown(wait=False, cancel_futures=True)
         pool.close()
     results = {item.task.name: scored[item.task.name] for item in inputs}
     if output is not None:

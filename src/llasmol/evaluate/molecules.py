@@ -7,9 +7,10 @@ on the pool's worker processes; sample-level counts are then plain look-ups.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import TypeVar
 
 from rdkit import Chem
@@ -19,8 +20,7 @@ from llasmol.chem import (
     canonicalize_smiles,
     fingerprint_similarities,
     molecule_fingerprints,
-    molecule_identity,
-    part_identities,
+    part_inchi,
     self_similarities,
 )
 from llasmol.evaluate.gold import InvalidGoldError
@@ -42,18 +42,25 @@ class SmilesFacts:
     parts: frozenset[str] | None  # InChIs of the parts, for reactant-set matches
 
 
-def smiles_facts(smiles: str, with_parts: bool = False) -> SmilesFacts:
-    """Canonical form and InChI identity of one SMILES (identity of the canonical form)."""
-    canonical = canonicalize_smiles(smiles)
-    if canonical is None:
-        return SmilesFacts(None, None, None)
-    return SmilesFacts(canonical, molecule_identity(canonical), part_identities(canonical) if with_parts else None)
-
-
 HeavyAtoms = frozenset[tuple[str, ...]]
 
 # An atom of a SMILES: a bracket atom (its element symbol captured) or an organic-subset atom.
 _SMILES_ATOM = re.compile(r"\[\d*([A-Za-z][a-z]?|\*)[^\]]*\]|(Cl|Br|[BCNOPSFIbcnops]|\*)")
+
+
+def part_heavy_atoms(part: str) -> tuple[str, ...] | None:
+    """Sorted heavy-atom symbols of one molecule's SMILES; ``None`` if it has a dummy atom.
+
+    Read from the text (a bracket's element is its first symbol after the isotope); nothing is parsed.
+    """
+    symbols = []
+    for bracket, organic in _SMILES_ATOM.findall(part):
+        symbol = (bracket or organic).capitalize()
+        if symbol == "*":
+            return None
+        if symbol != "H":
+            symbols.append(symbol)
+    return tuple(sorted(symbols))
 
 
 def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
@@ -62,19 +69,14 @@ def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
     Equal non-empty standard InChIs have the same formula layer, which counts every atom other
     than hydrogen, so two canonical forms whose part InChIs are all non-empty and form equal sets
     have equal keys. A part with a dummy atom (which InChI cannot write) gives ``None``: its
-    identity must be computed. Read from the SMILES text (a bracket's element is its first
-    symbol after the isotope); no molecule is parsed.
+    identity must be computed.
     """
     key = set()
     for part in canonical.split("."):
-        symbols = []
-        for bracket, organic in _SMILES_ATOM.findall(part):
-            symbol = (bracket or organic).capitalize()
-            if symbol == "*":
-                return None
-            if symbol != "H":
-                symbols.append(symbol)
-        key.add(tuple(sorted(symbols)))
+        atoms = part_heavy_atoms(part)
+        if atoms is None:
+            return None
+        key.add(atoms)
     return frozenset(key)
 
 
@@ -86,10 +88,12 @@ def _canonical_chunk(smiles_list: list[str]) -> list[tuple[str | None, HeavyAtom
     return found
 
 
-def _identity_chunk(canonicals: list[str], with_parts: bool
-                    ) -> list[tuple[tuple[str, ...] | None, frozenset[str] | None]]:
-    return [(molecule_identity(canonical), part_identities(canonical) if with_parts else None)
-            for canonical in canonicals]
+def _inchi_chunk(parts: list[str]) -> list[str | None]:
+    return [part_inchi(part) for part in parts]
+
+
+def _parses_chunk(parts: list[str]) -> list[bool]:
+    return [Chem.MolFromSmiles(part) is not None for part in parts]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -113,20 +117,28 @@ def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | None]:
 # What worker processes computed, kept by this process so that later evaluations in it (several
 # runs scored against the same golds) send only strings and pairs not seen before.
 _MAX_REMEMBERED = 1 << 20
+_memory_lock = threading.Lock()
 _remembered_canonical: dict[str, tuple[str | None, HeavyAtoms | None]] = {}
-_remembered_identities: dict[tuple[str, bool], tuple[tuple[str, ...] | None, frozenset[str] | None]] = {}
+_remembered_inchis: dict[str, str | None] = {}  # part -> standard InChI
+_remembered_parses: dict[str, bool] = {}  # part -> whether RDKit reads it
 _remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
 
 
 def _remembered(keys: list[Key], memory: dict[Key, Value], compute: Callable[[list[Key]], list[Value]]
                 ) -> dict[Key, Value]:
-    """``{key: value}`` for ``keys``, computing only those not in ``memory``, and remembering them."""
-    missing = [key for key in keys if key not in memory]
+    """``{key: value}`` for ``keys``, computing only those not in ``memory``, and remembering them.
+
+    Safe when tasks are scored on several threads (a key may then be computed twice).
+    """
+    with _memory_lock:
+        found = {key: memory[key] for key in keys if key in memory}
+    missing = [key for key in keys if key not in found]
     computed = dict(zip(missing, compute(missing), strict=True))
-    found = {key: memory[key] if key in memory else computed[key] for key in keys}
-    if len(memory) + len(computed) > _MAX_REMEMBERED:
-        memory.clear()
-    memory.update(computed)
+    with _memory_lock:
+        if len(memory) + len(computed) > _MAX_REMEMBERED:
+            memory.clear()
+        memory.update(computed)
+    found.update(computed)
     return found
 
 
@@ -149,9 +161,11 @@ def canonicalize_later(texts: Sequence[str], pool: WorkPool, progress: ProgressH
 
 def forget_remembered() -> None:
     """Drop the canonical forms and similarities this process remembers from earlier evaluations."""
-    _remembered_canonical.clear()
-    _remembered_identities.clear()
-    _remembered_similarities.clear()
+    with _memory_lock:
+        _remembered_canonical.clear()
+        _remembered_inchis.clear()
+        _remembered_parses.clear()
+        _remembered_similarities.clear()
 
 
 def _present(answer: str | None) -> bool:
@@ -194,17 +208,20 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
             if canonical[gold][0] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
 
-    def identify(keys: list[tuple[str, bool]]) -> list[tuple[tuple[str, ...] | None, frozenset[str] | None]]:
-        progress.add(len(keys))
-        return pool.map(partial(_identity_chunk, with_parts=match_parts), [text for text, _ in keys],
-                        progress.advance)
+    def on_workers(chunk_function: Callable[[list[str]], list[Value]]) -> Callable[[list[str]], list[Value]]:
+        def compute(parts: list[str]) -> list[Value]:
+            progress.add(len(parts))
+            return pool.map(chunk_function, parts, progress.advance)
+        return compute
 
     gold_forms = list(dict.fromkeys(canonical[g][0] for sample in golds for g in sample))
-    identities = _remembered([(form, match_parts) for form in gold_forms], _remembered_identities, identify)
-    answer_forms = _answers_needing_identity(padded, golds, canonical, identities, match_parts)
-    identities.update(_remembered([(form, match_parts) for form in answer_forms], _remembered_identities, identify))
-    facts = {text: _facts_of(canonical[text][0], identities.get((canonical[text][0], match_parts)))
-             for text in distinct}
+    gold_parts = list(dict.fromkeys(part for form in gold_forms for part in form.split(".")))
+    inchis = _remembered(gold_parts, _remembered_inchis, on_workers(_inchi_chunk))
+    needed, unchecked = _answer_parts_needing_inchis(padded, golds, canonical, inchis, match_parts)
+    inchis.update(_remembered(needed, _remembered_inchis, on_workers(_inchi_chunk)))
+    parses = _remembered([part for part in unchecked if part not in inchis], _remembered_parses,
+                         on_workers(_parses_chunk))
+    facts = {text: _facts_of(canonical[text][0], inchis, parses, match_parts) for text in distinct}
 
     no_answer, invalid, exact, intersection, subset = [], [], [], [], []
     for sample, sample_golds in zip(padded, golds, strict=True):
@@ -240,14 +257,29 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
 _NOT_COMPUTED: tuple[str, ...] = ("<identity not computed>",)
 
 
-def _facts_of(canonical: str | None, identity: tuple[tuple[str, ...] | None, frozenset[str] | None] | None
-              ) -> SmilesFacts:
-    """Facts of one string; an identity left uncomputed (it cannot match a gold) is a placeholder."""
+def _facts_of(canonical: str | None, inchis: dict[str, str | None], parses: dict[str, bool],
+              match_parts: bool) -> SmilesFacts:
+    """Facts of one string from its parts' InChIs.
+
+    An answer whose InChIs were not computed cannot match a gold: its identity is a placeholder;
+    with ``match_parts`` a part without InChI stands for itself (it shares no gold part's InChI),
+    and a part RDKit cannot read again voids the identity, as its InChI would.
+    """
     if canonical is None:
         return SmilesFacts(None, None, None)
-    if identity is None:
-        return SmilesFacts(canonical, _NOT_COMPUTED, None)
-    return SmilesFacts(canonical, identity[0], identity[1])
+    found: list[str] = []
+    for part in canonical.split("."):
+        if part in inchis:
+            inchi = inchis[part]
+        elif not match_parts:
+            return SmilesFacts(canonical, _NOT_COMPUTED, None)
+        else:
+            inchi = f"<no InChI computed: {part}>" if parses[part] else None
+        if inchi is None:
+            return SmilesFacts(canonical, None, None)
+        found.append(inchi)
+    distinct = frozenset(found)
+    return SmilesFacts(canonical, tuple(sorted(distinct)), distinct if match_parts else None)
 
 
 def _matches(facts: SmilesFacts, id_by_form: dict[str | None, tuple[str, ...] | None],
@@ -260,36 +292,43 @@ def _matches(facts: SmilesFacts, id_by_form: dict[str | None, tuple[str, ...] | 
     return facts.identity is not None and facts.identity in gold_ids
 
 
-def _answers_needing_identity(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
-                              canonical: dict[str, tuple[str | None, HeavyAtoms | None]],
-                              identities: dict[tuple[str, bool], tuple[tuple[str, ...] | None, frozenset[str] | None]],
-                              match_parts: bool) -> list[str]:
-    """Canonical answers whose InChIs can change a metric.
+def _fully_keyed(parts: Sequence[str], inchis: dict[str, str | None]) -> bool:
+    """Whether heavy atoms tell these parts' InChIs apart: no dummy atom, every InChI computed and non-empty."""
+    return all(part_heavy_atoms(part) is not None and inchis[part] for part in parts)
 
-    With ``match_parts`` every valid answer (parts are compared). Otherwise an answer equal to a
-    gold's canonical form takes the gold's identity, and one whose heavy-atom key differs from
-    every gold's (all of whose part InChIs are non-empty) cannot have a gold's identity.
+
+def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
+                                 canonical: dict[str, tuple[str | None, HeavyAtoms | None]],
+                                 inchis: dict[str, str | None], match_parts: bool) -> tuple[list[str], list[str]]:
+    """(answer parts whose InChIs can change a metric, parts that need only a check that they parse).
+
+    Equal non-empty standard InChIs have equal heavy atoms (see :func:`heavy_atom_key`). Without
+    ``match_parts`` a whole answer is compared: one equal to a gold's canonical form takes that
+    gold's identity, one whose heavy-atom key differs from every gold's cannot share it. With
+    ``match_parts`` each part is compared with the gold parts the same way.
     """
     needed: dict[str, None] = {}
+    unchecked: dict[str, None] = {}
     for sample, sample_golds in zip(padded, golds, strict=True):
-        gold_forms = {canonical[gold][0] for gold in sample_golds}
-        gold_keys = set()
-        all_keyed = True
-        for gold in sample_golds:
-            form, key = canonical[gold]
-            identity = identities[(form, match_parts)][0]
-            if key is None or identity is None or "" in identity:
-                all_keyed = False
-            gold_keys.add(key)
+        forms = {canonical[gold][0] for gold in sample_golds}
+        parts = {part for form in forms if form for part in form.split(".")}
+        keyed = _fully_keyed(list(parts), inchis)
+        keys = ({part_heavy_atoms(part) for part in parts} if match_parts
+                else {canonical[gold][1] for gold in sample_golds})
         for answer in sample:
-            if not _present(answer):
+            if not _present(answer) or canonical[answer][0] is None:
                 continue
             form, key = canonical[answer]
-            if form is None or (not match_parts and form in gold_forms):
-                continue
-            if match_parts or not all_keyed or key is None or key in gold_keys:
-                needed[form] = None
-    return list(needed)
+            if match_parts:
+                for part in form.split("."):
+                    if part in inchis:
+                        continue
+                    atoms = part_heavy_atoms(part)
+                    target = needed if not keyed or atoms is None or atoms in keys else unchecked
+                    target[part] = None
+            elif form not in forms and (not keyed or key is None or key in keys):
+                needed.update(dict.fromkeys(part for part in form.split(".") if part not in inchis))
+    return list(needed), [part for part in unchecked if part not in needed]
 
 
 def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequence[str]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 DEFAULT_CHUNK_SIZE = 256
+CHUNKS_PER_WORKER = 8
 
 
 class WorkPool:
@@ -47,7 +49,10 @@ class WorkPool:
         runs when the results are asked for.
         """
         items = list(items)
-        chunks = [items[start:start + self.chunk_size] for start in range(0, len(items), self.chunk_size)]
+        # Up to chunk_size items a chunk, but at least CHUNKS_PER_WORKER chunks for each worker, so
+        # that a few slow chunks at the end leave little idle time.
+        size = max(1, min(self.chunk_size, math.ceil(len(items) / (self.workers * CHUNKS_PER_WORKER))))
+        chunks = [items[start:start + size] for start in range(0, len(items), size)]
         if self.workers > 1 and len(chunks) > 1:
             self.start()
             outputs = self._pool.imap(function, chunks)
