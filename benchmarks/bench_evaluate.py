@@ -34,7 +34,7 @@ from llasmol.data.raw import iter_raw_records
 from llasmol.evaluate import CaptionResources, evaluate_predictions, read_predictions, score_task
 from llasmol.evaluate.gold import golds_from_records, normalize_answer
 from llasmol.tasks import TASKS, AnswerType, Task
-from reference_scoring import reference_scores
+from reference_scoring import reference_scores, reference_tokenizer
 
 RDLogger.DisableLog("rdApp.*")
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,9 +148,11 @@ def _close(first: object, second: object) -> bool:
     return first == second
 
 
-def compare_with_reference(folder: Path, samples: int, captions: CaptionResources) -> tuple[float, int, list[str]]:
+def compare_with_reference(folder: Path, samples: int, captions: CaptionResources, vocab_file: Path
+                           ) -> tuple[float, int, list[str]]:
     """(reference CPU seconds extrapolated to the full set, subset size, metric mismatches)."""
     seconds, count, mismatches = 0.0, 0, []
+    tokenizer = reference_tokenizer(vocab_file)
     for name, task in TASKS.items():
         records = read_predictions(folder / f"{name}.jsonl", task)[:samples]
         golds = golds_from_records(records).answers
@@ -158,7 +160,7 @@ def compare_with_reference(folder: Path, samples: int, captions: CaptionResource
                    for r in records]
         norm_golds = [[normalize_answer(g, task) for g in sample] for sample in golds]
         start = time.process_time()
-        expected = reference_scores(task, answers, norm_golds, captions.tokenizer)
+        expected = reference_scores(task, answers, norm_golds, tokenizer)
         seconds += (time.process_time() - start) * TEST_SPLIT_SIZES[name] / len(records)
         count += len(records)
         ours = score_task(task, records, golds, captions=captions)
@@ -200,7 +202,8 @@ def main() -> None:
 
         if args.reference_samples:
             captions = CaptionResources(args.scibert_vocab).load()
-            reference, count, mismatches = compare_with_reference(folder, args.reference_samples, captions)
+            reference, count, mismatches = compare_with_reference(folder, args.reference_samples, captions,
+                                                                  args.scibert_vocab)
             print(f"reference algorithm (no caches, 1 process), CPU time on {count} samples, extrapolated to "
                   f"{total}: {reference:.0f} s = {total / reference:.0f} samples/s")
             print(f"CPU-time ratio reference / ours: {reference / ours_cpu:.1f}x; reference CPU / our wall: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rdkit import Chem, DataStructs
@@ -179,6 +180,14 @@ def _names(task: Task, answers: list[list[str] | None], golds: list[list[str]]) 
             match_any[index] |= any(key == tuple(sorted(gold.split(";"))) for gold in golds[index])
         metrics[f"num_t{depth}_split_match"] = sum(match_any)
     return metrics
+
+
+def reference_tokenizer(vocab_file: Path) -> Any:
+    """The SciBERT tokenizer as the reference loads it: transformers' lower-casing ``BertTokenizerFast``."""
+    from transformers import BertTokenizerFast
+
+    with open(vocab_file, encoding="utf-8") as handle:
+        return BertTokenizerFast(vocab={line.rstrip("\n"): i for i, line in enumerate(handle)}, do_lower_case=True)
 
 
 def _captions(answers: list[list[str] | None], golds: list[list[str]], tokenizer: Any) -> dict[str, Any]:
