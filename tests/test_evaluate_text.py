@@ -222,3 +222,26 @@ def test_meteor_with_remembered_synonyms_equals_nltks(smolinstruct_val, caption_
     expected = [meteor_score([g], a, stemmer=PorterStemmer(), wordnet=plain) for g, a in pairs]
     assert remembered == expected
     assert len({round(score, 6) for score in expected}) > 30
+
+
+@pytest.mark.slow  # reads WordNet twice
+def test_english_wordnet_reader_loads_what_nltks_reader_loads(caption_resources):
+    import warnings
+
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    from llasmol.evaluate.captions import _english_wordnet_reader
+    from llasmol.evaluate.resources import use_nltk_data
+
+    use_nltk_data(caption_resources.nltk_data)
+    import nltk
+
+    root = nltk.data.find("corpora/wordnet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, nltks = _english_wordnet_reader(root), WordNetCorpusReader(root, None)
+    assert ours._lemma_pos_offset_map == nltks._lemma_pos_offset_map
+    assert ours._exception_map == nltks._exception_map and ours._lexnames == nltks._lexnames
+    assert ours.satellite_offsets == nltks.satellite_offsets and len(ours.satellite_offsets) > 10000
+    for word in ("acid", "run", "quick", "salts", "bonded"):
+        assert [synset.name() for synset in ours.synsets(word)] == [synset.name() for synset in nltks.synsets(word)]

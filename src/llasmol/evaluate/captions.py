@@ -93,13 +93,40 @@ def _english_wordnet_reader(root: Any) -> Any:
     """NLTK's WordNet reader without the WordNet 3.0 sense map, which only multilingual data uses.
 
     Building that map reads all of ``index.sense`` (about half of the reader's start-up time);
-    English look-ups, all that METEOR makes, never consult it.
+    English look-ups, all that METEOR makes, never consult it. The start-up reads of a WordNet
+    folder (index, exception and lexicographer files, and the adjective scan) go through Python's
+    own line reader instead of NLTK's seekable stream, which is slower; the data files the look-ups
+    seek in are opened by NLTK as usual.
     """
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    from nltk.corpus.reader.wordnet import ADJ, WordNetCorpusReader
+    from nltk.data import FileSystemPathPointer
 
     class EnglishWordNetCorpusReader(WordNetCorpusReader):
+        _starting = False
+
+        def __init__(self, root: Any, omw_reader: Any) -> None:
+            self._starting = isinstance(root, FileSystemPathPointer)
+            try:
+                super().__init__(root, omw_reader)
+            finally:
+                self._starting = False
+
         def map_wn(self, version: str = "wordnet") -> None:
             return None
+
+        def open(self, file: str) -> Any:
+            if self._starting and not file.startswith("data."):
+                return open(os.path.join(self._root.path, file), encoding=self._encoding)
+            return super().open(file)
+
+        def _scan_satellites(self) -> None:
+            if not self._starting:
+                super()._scan_satellites()
+                return
+            # NLTK's scan of data.adj for adjective satellites ('s' in the third field)
+            with open(os.path.join(self._root.path, f"data.{self._FILEMAP[ADJ]}"), encoding=self._encoding) as lines:
+                fields = (line.split() for line in lines if line.strip() and not line.startswith(" "))
+                self.satellite_offsets = {int(row[0]) for row in fields if len(row) >= 3 and row[2] == "s"}
 
     return EnglishWordNetCorpusReader(root, None)
 

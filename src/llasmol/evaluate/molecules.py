@@ -48,6 +48,7 @@ HeavyAtoms = frozenset[tuple[str, ...]]
 _SMILES_ATOM = re.compile(r"\[\d*([A-Za-z][a-z]?|\*)[^\]]*\]|(Cl|Br|[BCNOPSFIbcnops]|\*)")
 
 
+@lru_cache(maxsize=1 << 18)
 def part_heavy_atoms(part: str) -> tuple[str, ...] | None:
     """Sorted heavy-atom symbols of one molecule's SMILES; ``None`` if it has a dummy atom.
 
