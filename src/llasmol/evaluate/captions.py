@@ -2,7 +2,7 @@
 
 The first answer of each sample is compared with the sample's own gold; samples without an
 answer are left out and counted. METEOR is NLTK's, run with a memoized stemmer and WordNet
-look-up (same scores, far fewer WordNet reads), on the pool's worker processes.
+look-up (same scores, far fewer WordNet reads), on the given pool (one process, or its workers).
 """
 
 from __future__ import annotations

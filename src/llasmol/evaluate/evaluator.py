@@ -46,8 +46,14 @@ class CaptionResources:
     _nltk_data: Path | None = field(default=None, repr=False)
 
     def load(self) -> CaptionResources:
-        if self._tokenizer is None:
+        self.load_tokenizer()
+        if self._nltk_data is None:
             self._nltk_data = ensure_wordnet()
+        return self
+
+    def load_tokenizer(self) -> CaptionResources:
+        """Load only the tokenizer (quick for a ``vocab.txt``): a missing vocabulary fails here."""
+        if self._tokenizer is None:
             self._tokenizer = load_caption_tokenizer(self.scibert_vocab)
         return self
 
@@ -240,8 +246,9 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     # Beside molecule tasks, captions are scored in this process (which also loads WordNet and the
     # tokenizer) while the workers score molecules; alone, they use the workers.
     beside = bool(caption_items and molecule_items)
+    if caption_items:
+        captions.load_tokenizer()  # fail on a missing vocabulary before the long work
     if caption_items and not beside:
-        captions.load()  # fail on a missing resource before the long work
         warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
     pool = WorkPool(workers).start()
     executor = ThreadPoolExecutor(max_workers=1 + len(molecule_items))

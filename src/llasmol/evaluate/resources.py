@@ -133,7 +133,7 @@ def _download_wordnet(data_root: Path) -> None:
 
 
 def load_caption_tokenizer(vocab: str | Path | None = None) -> Any:
-    """The lower-casing SciBERT WordPiece tokenizer of the caption metrics (a ``tokenizers.Tokenizer``).
+    """The lower-casing SciBERT WordPiece tokenizer of the caption metrics (a ``tokenizers`` tokenizer).
 
     ``vocab``: a ``vocab.txt`` file, a tokenizer folder or a hub id; default
     ``$LLASMOL_SCIBERT_VOCAB``, else ``allenai/scibert_scivocab_uncased`` from the hub. A
