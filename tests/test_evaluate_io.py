@@ -76,6 +76,18 @@ def test_invalid_gold_error_names_file_and_line(tmp_path):
     assert caught.value.path == path and caught.value.line == 2 and caught.value.field_name == "gold"
 
 
+def test_invalid_gold_among_tasks_scored_side_by_side_on_workers(tmp_path, smolinstruct_val):
+    _write_lines(tmp_path / "forward_synthesis.jsonl", _prediction_lines(smolinstruct_val, "forward_synthesis", 30))
+    path = _write_lines(tmp_path / "molecule_generation.jsonl", [
+        {"input": "a", "gold": "CCO", "pred": ["CCO"]},
+        {"input": "b", "gold": "C1CC(", "pred": ["CCO"]},
+    ])
+    with pytest.raises(DataFormatError, match=r"C1CC\(") as caught:
+        evaluate_predictions(tmp_path, output=tmp_path / "metrics.json", workers=2, show_progress=False)
+    assert caught.value.path == path and caught.value.line == 2
+    assert not (tmp_path / "metrics.json").exists()
+
+
 def test_input_missing_from_the_gold_split_is_an_error(tmp_path, smolinstruct_val):
     _write_lines(tmp_path / "name_conversion-s2f.jsonl", [{"input": "not in the split", "gold": "C", "pred": ["C"]}])
     with pytest.raises(DataFormatError, match="not found in"):
