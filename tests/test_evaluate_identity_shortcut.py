@@ -62,3 +62,25 @@ def test_heavy_atom_key_read_from_text_equals_rdkits_atoms(smolinstruct_val: Pat
     assert sum("[" in form for form in canonicals) > 500  # bracket atoms: charges, stereo, metals
     mismatches = [form for form in canonicals if heavy_atom_key(form) != _rdkit_heavy_atoms(form)]
     assert not mismatches[:5]
+
+
+PART_CASES = [  # (answer, gold): reactant sets compared part by part
+    ("Oc1ccccn1.CCO", "O=c1cccc[nH]1.CC"),  # a tautomer part: same heavy atoms, one standard InChI
+    ("CCN.CCCC", "CCO.CCC"),  # no part's heavy atoms meet a gold part's
+    ("CCO.C", "CCO.CC"),  # one part equal to a gold part
+    ("CC", "CCO.CC"),  # a subset
+    ("OCC.CC.CC", "CC.CCO"),  # the same set, written otherwise and with a duplicate
+    ("CC(=O)[O-].[Na+]", "CC(=O)O.[Na+]"),  # same heavy atoms, InChIs differ in the proton layer
+]
+
+
+def test_reactant_parts_match_as_with_every_inchi_computed() -> None:
+    from llasmol.chem import canonicalize_smiles, part_identities
+
+    forget_remembered()
+    answers, golds = [[a] for a, _ in PART_CASES], [[g] for _, g in PART_CASES]
+    metrics = score_molecules(answers, golds, 1, match_parts=True)
+    pairs = [(part_identities(canonicalize_smiles(a)), part_identities(canonicalize_smiles(g))) for a, g in PART_CASES]
+    assert metrics["num_t1_exact_match"] == sum(a == g for a, g in pairs) == 1
+    assert metrics["num_t1_intersection"] == sum(bool(a & g) for a, g in pairs) == 5
+    assert metrics["num_t1_subset"] == sum(a <= g for a, g in pairs) == 2
