@@ -81,12 +81,8 @@ def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
     return frozenset(key)
 
 
-def _canonical_chunk(smiles_list: list[str]) -> list[tuple[str | None, HeavyAtoms | None]]:
-    found: list[tuple[str | None, HeavyAtoms | None]] = []
-    for smiles in smiles_list:
-        canonical = canonicalize_smiles(smiles)
-        found.append((canonical, None if canonical is None else heavy_atom_key(canonical)))
-    return found
+def _canonical_chunk(smiles_list: list[str]) -> list[str | None]:
+    return [canonicalize_smiles(smiles) for smiles in smiles_list]
 
 
 def _inchi_chunk(parts: list[str]) -> list[str | None]:
@@ -119,7 +115,7 @@ def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | None]:
 # runs scored against the same golds) send only strings and pairs not seen before.
 _MAX_REMEMBERED = 1 << 20
 _memory_lock = threading.Lock()
-_remembered_canonical: dict[str, tuple[str | None, HeavyAtoms | None]] = {}
+_remembered_canonical: dict[str, str | None] = {}
 _remembered_inchis: dict[str, str | None] = {}  # part -> standard InChI
 _remembered_parses: dict[str, bool] = {}  # part -> whether RDKit reads it
 _remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
@@ -199,14 +195,14 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
                                   + [g for sample in golds for g in sample]))
 
-    def canonicalize(texts: list[str]) -> list[tuple[str | None, HeavyAtoms | None]]:
+    def canonicalize(texts: list[str]) -> list[str | None]:
         progress.add(len(texts))
         return pool.map(_canonical_chunk, texts, progress.advance)
 
     canonical = _remembered(distinct, _remembered_canonical, canonicalize)
     for sample_golds in golds:
         for gold in sample_golds:
-            if canonical[gold][0] is None:
+            if canonical[gold] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
 
     def on_workers(chunk_function: Callable[[list[str]], list[Value]]) -> Callable[[list[str]], list[Value]]:
@@ -215,14 +211,14 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
             return pool.map(chunk_function, parts, progress.advance)
         return compute
 
-    gold_forms = list(dict.fromkeys(canonical[g][0] for sample in golds for g in sample))
+    gold_forms = list(dict.fromkeys(canonical[g] for sample in golds for g in sample))
     gold_parts = list(dict.fromkeys(part for form in gold_forms for part in form.split(".")))
     inchis = _remembered(gold_parts, _remembered_inchis, on_workers(_inchi_chunk))
     needed, unchecked = _answer_parts_needing_inchis(padded, golds, canonical, inchis, match_parts)
     inchis.update(_remembered(needed, _remembered_inchis, on_workers(_inchi_chunk)))
     parses = _remembered([part for part in unchecked if part not in inchis], _remembered_parses,
                          on_workers(_parses_chunk))
-    facts = {text: _facts_of(canonical[text][0], inchis, parses, match_parts) for text in distinct}
+    facts = {text: _facts_of(canonical[text], inchis, parses, match_parts) for text in distinct}
 
     no_answer, invalid, exact, intersection, subset = [], [], [], [], []
     for sample, sample_golds in zip(padded, golds, strict=True):
@@ -299,7 +295,7 @@ def _fully_keyed(parts: Sequence[str], inchis: dict[str, str | None]) -> bool:
 
 
 def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
-                                 canonical: dict[str, tuple[str | None, HeavyAtoms | None]],
+                                 canonical: dict[str, str | None],
                                  inchis: dict[str, str | None], match_parts: bool) -> tuple[list[str], list[str]]:
     """(answer parts whose InChIs can change a metric, parts that need only a check that they parse).
 
@@ -311,15 +307,15 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence
     needed: dict[str, None] = {}
     unchecked: dict[str, None] = {}
     for sample, sample_golds in zip(padded, golds, strict=True):
-        forms = {canonical[gold][0] for gold in sample_golds}
+        forms = {canonical[gold] for gold in sample_golds}
         parts = {part for form in forms if form for part in form.split(".")}
         keyed = _fully_keyed(list(parts), inchis)
         keys = ({part_heavy_atoms(part) for part in parts} if match_parts
-                else {canonical[gold][1] for gold in sample_golds})
+                else {heavy_atom_key(form) for form in forms})
         for answer in sample:
-            if not _present(answer) or canonical[answer][0] is None:
+            form = canonical[answer] if _present(answer) else None
+            if form is None:
                 continue
-            form, key = canonical[answer]
             if match_parts:
                 for part in form.split("."):
                     if part in inchis:
@@ -327,8 +323,10 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence
                     atoms = part_heavy_atoms(part)
                     target = needed if not keyed or atoms is None or atoms in keys else unchecked
                     target[part] = None
-            elif form not in forms and (not keyed or key is None or key in keys):
-                needed.update(dict.fromkeys(part for part in form.split(".") if part not in inchis))
+            elif form not in forms:
+                key = heavy_atom_key(form)
+                if not keyed or key is None or key in keys:
+                    needed.update(dict.fromkeys(part for part in form.split(".") if part not in inchis))
     return list(needed), [part for part in unchecked if part not in needed]
 
 
