@@ -352,3 +352,30 @@ def test_duplicates_keep_the_evaluation_copy(tmp_path: Path) -> None:
     test = sorted(row["raw_input"] for row in iter_smolinstruct(tmp_path / "out", "test"))
     assert train == ["CCN"]
     assert test == ["CCCl", "CCO"]
+
+
+def test_auto_train_source_adds_training_data_only(tmp_path: Path) -> None:
+    molecules = [(length, group) for group in ("", "O", "Cl", "N") for length in range(1, 9)]
+    main = tmp_path / "main.csv"
+    main.write_text("iupac,smiles\n" + "".join(f"name {index},{'C' * length}{group}\n"
+                                                for index, (length, group) in enumerate(molecules)))
+    extra = tmp_path / "extra.csv"  # the same molecules under other names, written differently, and one more
+    extra.write_text("iupac,smiles\n" + "".join(f"other name {index},{group}{'C' * length}\n"
+                                                for index, (length, group) in enumerate([*molecules, (10, "Br")])))
+    source = {"reader": "pubchem_names", "tasks": ["NC-S2I"], "split": "auto"}
+    alone = [{**source, "name": "main", "path": str(main)}]
+    both = [*alone, {**source, "name": "extra", "path": str(extra), "split": "auto_train",
+                     "description": "generated names"}]
+    report_alone = build_dataset(_config(alone, selfies=False, opsin_check=False), tmp_path / "alone", workers=1)
+    report = build_dataset(_config(both, selfies=False, opsin_check=False), tmp_path / "both", workers=1)
+
+    def inputs(root: Path, split: str) -> set[str]:
+        return {canonicalize_smiles(row["raw_input"]) for row in iter_smolinstruct(root, split)}
+
+    held_out = inputs(tmp_path / "both", "validation") | inputs(tmp_path / "both", "test")
+    assert held_out and held_out == inputs(tmp_path / "alone", "validation") | inputs(tmp_path / "alone", "test")
+    assert not held_out & inputs(tmp_path / "both", "train")  # the extra names of held-out molecules are dropped
+    assert report.source_qc["extra"]["held_out_dropped"] == len(held_out)
+    extra_rows = report.samples("name_conversion-s2i", "train") - report_alone.samples("name_conversion-s2i", "train")
+    assert extra_rows == len(molecules) + 1 - len(held_out)
+    assert "- **extra**: generated names" in (tmp_path / "both" / "README.md").read_text()

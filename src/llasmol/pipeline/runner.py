@@ -264,6 +264,11 @@ def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
                      "for this model's tokenizer): " + shown)
     notes.append("The paper's figures are LlaSMol-Mistral (7B) on the official SMolInstruct test set; "
                  "this run's figures are on its own held-out samples and are not directly comparable.")
+    if config.data.build is not None or config.data.build_config is not None:
+        described = [f"{source.name}: {source.description}" for source in _build_config(config).sources
+                     if source.description]
+        if described:
+            notes.append("Data sources: " + "; ".join(described))
     card = data_dir / "README.md"
     if card.is_file():
         notes.append(f"Where the data comes from and how it was checked: the dataset card {card}.")

@@ -17,7 +17,9 @@ import yaml
 from llasmol.data.build.records import SPLITS
 from llasmol.tasks import get_task
 
-SPLIT_MODES: tuple[str, ...] = ("source", "auto", *SPLITS)
+# ``auto_train``: the seeded split, keeping only its training part (extra training data).
+AUTO_TRAIN = "auto_train"
+SPLIT_MODES: tuple[str, ...] = ("source", "auto", AUTO_TRAIN, *SPLITS)
 _ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -30,7 +32,9 @@ class SourceConfig:
     """One raw source and the tasks it feeds.
 
     ``split``: ``source`` keeps the split the source states (a row's own split, else the seeded
-    split), ``auto`` always uses the seeded split, or a fixed ``train``/``validation``/``test``.
+    split), ``auto`` always uses the seeded split, ``auto_train`` the seeded split's training part
+    only (a unit it holds out is dropped, so extra training data never holds a molecule that another
+    source evaluates on), or a fixed ``train``/``validation``/``test``.
     """
 
     name: str
@@ -41,6 +45,7 @@ class SourceConfig:
     limit: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     path_as_written: str = ""
+    description: str = ""  # what the source is, for the dataset card and reports (e.g. "generated names")
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ def _source_config(item: Any, index: int, base: Path, where: str) -> SourceConfi
         limit=None if limit is None else int(limit),
         options=dict(item.get("options") or {}),
         path_as_written=str(item["path"]),
+        description=str(item.get("description") or "").strip(),
     )
 
 

@@ -19,7 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from llasmol.data.build.config import BuildConfig, SourceConfig
+from llasmol.data.build.config import AUTO_TRAIN, BuildConfig, SourceConfig
 from llasmol.data.build.publish import (
     ZIP_NAME,
     check_destination,
@@ -183,6 +183,9 @@ def _feed_source(source: SourceConfig, config: BuildConfig, cleaner: _Cleaner, a
                 continue
             kept += 1
             split = resolve_split(unit.split, unit.split_key, source, config.seed, config.split_ratios)
+            if source.split == AUTO_TRAIN and split != "train":
+                tally.add("held_out_dropped")
+                continue
             for task in tasks:
                 assembler.add(task, split, unit)
         if bar is not None:

@@ -68,7 +68,7 @@ class BuildReport:
 
 def source_summary(config: BuildConfig) -> list[dict[str, Any]]:
     return [{"name": s.name, "reader": s.reader, "path": s.path_as_written, "tasks": list(s.tasks), "split": s.split,
-             "limit": s.limit} for s in config.sources]
+             "limit": s.limit, "description": s.description} for s in config.sources]
 
 
 def _mean(total: int, count: int) -> str:
@@ -129,6 +129,8 @@ def dataset_card(report: BuildReport) -> str:
         "|---|---|---|---|---|",
         *(f"| {s['name']} | {s['reader']} | `{s['path']}` | {', '.join(s['tasks'])} | {s['split']} |"
           for s in report.sources),
+        "",
+        *(f"- **{s['name']}**: {s['description']}" for s in report.sources if s.get("description")),
         "",
         "## Statistics",
         "",

@@ -130,17 +130,24 @@ class HFBackend:
             half = len(prompts) // 2
             return self.generate(prompts[:half], settings) + self.generate(prompts[half:], settings)
 
-    def _prompt_cache(self, batch: dict[str, Any], num_beams: int) -> Any:
+    def _prompt_cache(self, batch: dict[str, Any], settings: GenerationSettings) -> Any:
         """KV cache of every prompt but its last token, computed once per prompt, then copied per beam.
 
-        ``generate`` would otherwise run the prompt through the model once per beam.
+        ``generate`` would otherwise run the prompt through the model once per beam. Where the model's
+        layers allow it, the cache is a :class:`BeamSearchCache`, which appends and reorders beams
+        without copying the prompt positions again at every step.
         """
+        from llasmol.generate.backends.beam_cache import BeamSearchCache
+
         input_ids, attention_mask = batch["input_ids"][:, :-1], batch["attention_mask"][:, :-1]
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
         outputs = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
                              use_cache=True, logits_to_keep=1)
         cache = getattr(outputs, "cache", None) or outputs.past_key_values
-        cache.batch_repeat_interleave(num_beams)
+        if BeamSearchCache.supports(cache):
+            # Positions still to come: the prompt's last token, then every generated token but the last.
+            return BeamSearchCache(cache, settings.num_beams, settings.max_new_tokens)
+        cache.batch_repeat_interleave(settings.num_beams)
         return cache
 
     def _generate_batch(self, prompts: Sequence[Sequence[int]], settings: GenerationSettings) -> list[list[str]]:
@@ -150,7 +157,7 @@ class HFBackend:
         config = self._generation_config(settings)
         with torch.inference_mode():
             if settings.num_beams > 1 and batch["input_ids"].shape[1] > 1:
-                batch[_cache_keyword()] = self._prompt_cache(batch, settings.num_beams)
+                batch[_cache_keyword()] = self._prompt_cache(batch, settings)
             sequences = self.model.generate(**batch, generation_config=config)
         new_tokens = sequences[:, batch["input_ids"].shape[1]:]
         texts = [text.strip() for text in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
