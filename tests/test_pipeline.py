@@ -158,6 +158,18 @@ def test_a_missing_output_reruns_a_finished_stage(tmp_path: Path):
     assert runs == [1, 2]
 
 
+def test_described_sources_reach_the_report_notes(tmp_path: Path):
+    from llasmol.pipeline.runner import _report_notes
+
+    data = load_pipeline_config(demo_config_path()).to_dict()
+    data["data"]["build"]["sources"][0]["description"] = "names checked by OPSIN"
+    config = pipeline_config_from_dict(data, "described.yaml", tmp_path)
+    notes = _report_notes(config, tmp_path)
+    assert "Data sources: freesolv: names checked by OPSIN" in notes
+    assert not any("Data sources" in note for note in _report_notes(load_pipeline_config(demo_config_path()),
+                                                                      tmp_path))
+
+
 def test_config_round_trips_through_yaml():
     config = load_pipeline_config(demo_config_path())
     again = pipeline_config_from_dict(yaml.safe_load(yaml.safe_dump(config.to_dict())), "copy")

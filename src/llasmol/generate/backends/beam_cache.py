@@ -1,11 +1,11 @@
 """A key/value cache for beam search that copies only what beam search changes.
 
 Hugging Face's ``DynamicCache`` appends each step's keys and values with ``torch.cat`` (a copy of
-the whole cache) and reorders beams with ``index_select`` over every position (another copy): on
-a CPU, those copies took half of a batched beam-search run. Here each layer's buffers are
-allocated once for the prompt and every token to come, a step writes its position in place, and a
-reorder copies only generated positions: the beams of one prompt share their prompt positions,
-and beam search only moves a beam within its own prompt's group.
+the whole cache) and reorders beams with ``index_select`` over every position (another copy), so
+every step copies the whole cache twice. Here each layer's buffers are allocated once for the prompt
+and every token to come, a step writes its position in place, and a reorder copies only generated
+positions: the beams of one prompt share their prompt positions, and beam search only moves a beam
+within its own prompt's group. The outputs are the same.
 """
 
 from __future__ import annotations
