@@ -133,10 +133,11 @@ def main() -> None:
         same = same_plain = total = 0
         for task in tasks:
             lines = [json.loads(line) for line in (work / "plain" / f"{task.name}.jsonl").read_text().splitlines()]
-            for line, alone, plain in zip(lines, loop_outputs[task.name], plain_outputs[task.name], strict=False):
+            for line, alone, alone_plain in zip(lines, loop_outputs[task.name], plain_outputs[task.name],
+                                                strict=False):
                 total += 1
                 same += line["output"] == alone
-                same_plain += line["output"] == plain
+                same_plain += line["output"] == alone_plain
         plain = verified = {}
         if not args.no_eval:
             from llasmol.evaluate import evaluate_predictions

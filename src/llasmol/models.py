@@ -122,7 +122,9 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
     kind = f"model {dtype}"  # one kept model per dtype: casting a kept one would also cast its buffers
     stamp = _gguf_stamp(source)
     model = _kept_copy(kind, stamp)
-    if model is None and source.gguf_file:
+    if model is None and not source.gguf_file:
+        model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
+    elif model is None:
         with _without_packed_dtype_warning():
             model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
         if _drop_dequantized_gguf_marker(model) and dtype not in (None, torch.float32):
@@ -131,8 +133,6 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
                 source.label, dtype)
         if model.get_memory_footprint() <= GGUF_KEEP_BYTES:
             _keep(kind, stamp, model)
-    elif model is None:
-        model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
     if device is not None:
         model = model.to(device)
     return model.eval()

@@ -71,6 +71,12 @@ def source_summary(config: BuildConfig) -> list[dict[str, Any]]:
              "limit": s.limit, "description": s.description} for s in config.sources]
 
 
+def _source_descriptions(report: BuildReport) -> list[str]:
+    """A line for each described source, then a blank line; nothing where no source is described."""
+    lines = [f"- **{s['name']}**: {s['description']}" for s in report.sources if s.get("description")]
+    return [*lines, ""] if lines else []
+
+
 def _mean(total: int, count: int) -> str:
     return f"{total / count:.1f}" if count else "–"
 
@@ -130,8 +136,7 @@ def dataset_card(report: BuildReport) -> str:
         *(f"| {s['name']} | {s['reader']} | `{s['path']}` | {', '.join(s['tasks'])} | {s['split']} |"
           for s in report.sources),
         "",
-        *(f"- **{s['name']}**: {s['description']}" for s in report.sources if s.get("description")),
-        "",
+        *_source_descriptions(report),
         "## Statistics",
         "",
         "Samples per task and split; lengths are mean characters of the rendered query and response "

@@ -27,7 +27,7 @@ class BeamSearchLayer(DynamicLayer):
         self._value_buffer = values.new_empty(shape)
         self._key_buffer[:, :, :prompt_length] = keys.repeat_interleave(num_beams, dim=0)
         self._value_buffer[:, :, :prompt_length] = values.repeat_interleave(num_beams, dim=0)
-        self.prompt_length = self.length = prompt_length
+        self.prompt_length = prompt_length
         self.device = keys.device
         self.is_initialized = True
         self._show(prompt_length)
