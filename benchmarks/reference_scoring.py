@@ -182,6 +182,17 @@ def _names(task: Task, answers: list[list[str] | None], golds: list[list[str]]) 
     return metrics
 
 
+def start_up(vocab_file: Path) -> Any:
+    """What the reference does once per run: import its libraries, read WordNet; returns the tokenizer."""
+    import sklearn.metrics  # noqa: F401
+    from nltk.corpus import wordnet
+    from nltk.translate import bleu_score, meteor_score  # noqa: F401
+    from rouge_score import rouge_scorer  # noqa: F401
+
+    wordnet.synsets("acid")  # NLTK reads WordNet on first use
+    return reference_tokenizer(vocab_file)
+
+
 def reference_tokenizer(vocab_file: Path) -> Any:
     """The SciBERT tokenizer as the reference loads it: transformers' lower-casing ``BertTokenizerFast``."""
     from transformers import BertTokenizerFast

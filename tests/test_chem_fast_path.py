@@ -93,3 +93,30 @@ def test_short_cuts_agree_with_the_full_chain_on_real_smiles(shared_data: Path) 
     assert sum("[N+]" in text and "@" not in text for text in rdkit) > 50
     assert sum("@" in text for text in rdkit) > 500
     assert sum(canonical is None for canonical in map(canonicalize_smiles, smiles)) > 100
+
+
+def _hydride_cases() -> list[str]:
+    """Every kept neutral hydride bracket atom with 0-6 methyl groups, alone and with a double bond."""
+    from llasmol.chem.smiles import _HYDRIDE_ELEMENTS
+
+    cases = []
+    for element in _HYDRIDE_ELEMENTS:
+        for hydrogens in range(4):
+            atom = f"[{element}{'H' if hydrogens else ''}{hydrogens if hydrogens > 1 else ''}]"
+            for methyls in range(7):
+                cases.append(atom + "(C)" * methyls)
+                cases.append(f"O={atom}" + "(C)" * methyls)
+                cases.append(f"C1CC{atom}1" + "(C)" * methyls)
+    return cases
+
+
+def test_kept_hydride_bracket_atoms_agree_with_the_full_chain() -> None:
+    from llasmol.chem.smiles import _rebuild_is_identity
+
+    cases = _hydride_cases()
+    mismatches = [(text, canonicalize_smiles(text), _full_chain(text)) for text in cases
+                  if canonicalize_smiles(text) != _full_chain(text)]
+    assert not mismatches
+    # Many of them skipped the rebuild.
+    written = [(Chem.MolToSmiles(mol), mol) for mol in map(Chem.MolFromSmiles, cases) if mol is not None]
+    assert sum("[" in text and _rebuild_is_identity(text, mol) for text, mol in written) > 50

@@ -52,12 +52,13 @@ def _canonical_part(part: str) -> str | None:
     if ":" in part:  # only bracket atoms like [CH3:1] carry atom maps
         for atom in mol.GetAtoms():
             atom.SetAtomMapNum(0)
-    kekule = Chem.MolToSmiles(mol, kekuleSmiles=True)
-    if "[" not in kekule and "@" not in kekule:
-        # Only default-valence atoms and no tetrahedral stereo: settling and rebuilding leave the
-        # molecule as it is, and its Kekulé SMILES does not depend on how the input was written
-        # (checked against the full chain on 186k real parts and their rewrites, see tests).
-        return kekule
+    if "@" not in part:  # a part with tetrahedral stereo almost always keeps it: no fast path
+        kekule = Chem.MolToSmiles(mol, kekuleSmiles=True)
+        if "[" not in kekule and "@" not in kekule:
+            # Only default-valence atoms and no tetrahedral stereo: settling and rebuilding leave the
+            # molecule as it is, and its Kekulé SMILES does not depend on how the input was written
+            # (checked against the full chain on 186k real parts and their rewrites, see tests).
+            return kekule
     return _canonical_of_rdkit_smiles(Chem.MolToSmiles(mol))
 
 
@@ -77,12 +78,39 @@ def _canonical_of_rdkit_smiles(smiles: str) -> str | None:
     return _rebuilt_canonical(smiles)
 
 
+# Main-group elements, other than the organic subset's default-valence atoms, that sit in brackets
+# with their hydrogens written out: silyl and stannyl groups, hypervalent sulfur and phosphorus.
+_HYDRIDE_ELEMENTS = ("B", "Si", "Ge", "Sn", "P", "As", "Sb", "S", "Se", "Te", "I")
+
+
+def _hydride_bracket_atoms(elements: tuple[str, ...], max_hydrogens: int = 3) -> frozenset[str]:
+    """Neutral bracket atoms like ``[Si]``, ``[SH]`` whose hydrogen count the rebuild reproduces.
+
+    Without a radical, such an atom's valence (bonds plus hydrogens) is one RDKit allows; the
+    rebuild gives it the hydrogens that fill its bonds up to the smallest allowed valence. The two
+    agree unless another allowed valence lies between its bonds and that total, which this rules
+    out for every allowed total (``[SH]`` is kept, ``[SH2]`` is not: S allows 2, 4 and 6).
+    """
+    table = Chem.GetPeriodicTable()
+    kept = set()
+    for element in elements:
+        valences = list(table.GetValenceList(element))
+        if -1 in valences:  # any valence: the rebuild would give no hydrogens
+            continue
+        for hydrogens in range(max_hydrogens + 1):
+            if not any(total - hydrogens <= other < total for total in valences for other in valences):
+                count = "" if hydrogens < 2 else str(hydrogens)
+                kept.add(f"[{element}{'H' if hydrogens else ''}{count}]")
+    return frozenset(kept)
+
+
 # Bracket atoms whose hydrogens and charge the rebuild reproduces as written: a charged atom
-# without hydrogens (valence filled, checked for radicals) or an aromatic atom, whose hydrogen
-# count the rebuild copies. Other bracket atoms (explicit hydrogens on non-aromatic atoms,
-# isotopes, metals, unusual valences) are rebuilt.
+# without hydrogens (valence filled, checked for radicals), an aromatic atom, whose hydrogen
+# count the rebuild copies, or a neutral main-group hydride as above. Other bracket atoms
+# (explicit hydrogens on other atoms, isotopes, metals, unusual valences) are rebuilt.
 _KEPT_BRACKET_ATOMS = frozenset(
-    {"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", "[Cl-]", "[Br-]", "[I-]"})
+    {"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", "[Cl-]", "[Br-]", "[I-]"}
+) | _hydride_bracket_atoms(_HYDRIDE_ELEMENTS)
 # Tetrahedral carbon centres: a carbon with three neighbours and a hydrogen, or four neighbours,
 # has only single bonds, so the rebuild keeps its tag; neighbour order, and with it the tag's
 # meaning, is unchanged.

@@ -212,6 +212,10 @@ def _first_results(futures: Sequence[Future[dict[str, Metrics]]]) -> dict[str, M
     return {name: metrics for future in futures for name, metrics in future.result().items()}
 
 
+def _answer_count(item: TaskInput) -> int:
+    return sum(len(record.answers or ()) for record in item.records)
+
+
 def _canonicalize_molecule_tasks(items: Sequence[TaskInput], pool: WorkPool, bar: Any) -> Callable[[], None]:
     """Send every molecule task's SMILES to the workers at once; the returned function waits for them."""
     if len(items) < 2 or pool.workers < 2:
@@ -258,8 +262,10 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
             side_by_side = [executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)] if beside else []
             canonicalized()
             # Each molecule task on its own thread: while one waits for its workers' results,
-            # another's work keeps the workers busy.
-            side_by_side += [executor.submit(_score_items, [item], pool, bar, captions) for item in molecule_items]
+            # another's work keeps the workers busy. The task with most answers goes first, so
+            # that its chain of steps does not run on alone at the end.
+            by_answers = sorted(molecule_items, key=_answer_count, reverse=True)
+            side_by_side += [executor.submit(_score_items, [item], pool, bar, captions) for item in by_answers]
             scored = _score_items(other_items + (caption_items if not beside else []), pool, bar, captions)
             scored.update(_first_results(side_by_side))
     finally:

@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TypeVar
 
 from rdkit import Chem
@@ -121,22 +121,36 @@ _remembered_parses: dict[str, bool] = {}  # part -> whether RDKit reads it
 _remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
 
 
-def _remembered(keys: list[Key], memory: dict[Key, Value], compute: Callable[[list[Key]], list[Value]]
-                ) -> dict[Key, Value]:
-    """``{key: value}`` for ``keys``, computing only those not in ``memory``, and remembering them.
+def _remembered_later(keys: list[Key], memory: dict[Key, Value],
+                      start: Callable[[list[Key]], Callable[[], list[Value]]]) -> Callable[[], dict[Key, Value]]:
+    """Start computing the ``keys`` not in ``memory`` (``start(missing)`` returns a function that waits).
 
-    Safe when tasks are scored on several threads (a key may then be computed twice).
+    The returned function waits, remembers what was computed and gives ``{key: value}`` for
+    ``keys``. Safe when tasks are scored on several threads (a key may then be computed twice).
     """
     with _memory_lock:
         found = {key: memory[key] for key in keys if key in memory}
     missing = [key for key in keys if key not in found]
-    computed = dict(zip(missing, compute(missing), strict=True))
-    with _memory_lock:
-        if len(memory) + len(computed) > _MAX_REMEMBERED:
-            memory.clear()
-        memory.update(computed)
-    found.update(computed)
-    return found
+    results = start(missing)
+
+    def finish() -> dict[Key, Value]:
+        computed = dict(zip(missing, results(), strict=True))
+        with _memory_lock:
+            if len(memory) + len(computed) > _MAX_REMEMBERED:
+                memory.clear()
+            memory.update(computed)
+        return {**found, **computed}
+
+    return finish
+
+
+def _on_workers(pool: WorkPool, progress: ProgressHook, chunk_function: Callable[[list[Key]], list[Value]]
+                ) -> Callable[[list[Key]], Callable[[], list[Value]]]:
+    """``start(items)`` for :func:`_remembered_later`: ``chunk_function`` over the items on the pool's workers."""
+    def start(items: list[Key]) -> Callable[[], list[Value]]:
+        progress.add(len(items))
+        return pool.map_later(chunk_function, items, progress.advance)
+    return start
 
 
 def canonicalize_later(texts: Sequence[str], pool: WorkPool, progress: ProgressHook | None = None
@@ -145,13 +159,11 @@ def canonicalize_later(texts: Sequence[str], pool: WorkPool, progress: ProgressH
 
     Several tasks' strings sent at once keep the workers busy between the tasks' own steps.
     """
-    progress = progress or NoProgress()
-    missing = [text for text in dict.fromkeys(texts) if text not in _remembered_canonical]
-    progress.add(len(missing))
-    results = pool.map_later(_canonical_chunk, missing, progress.advance)
+    finish = _remembered_later(list(dict.fromkeys(texts)), _remembered_canonical,
+                               _on_workers(pool, progress or NoProgress(), _canonical_chunk))
 
     def remember() -> None:
-        _remembered(missing, _remembered_canonical, lambda _: results())
+        finish()
 
     return remember
 
@@ -195,29 +207,21 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
                                   + [g for sample in golds for g in sample]))
 
-    def canonicalize(texts: list[str]) -> list[str | None]:
-        progress.add(len(texts))
-        return pool.map(_canonical_chunk, texts, progress.advance)
-
-    canonical = _remembered(distinct, _remembered_canonical, canonicalize)
+    canonical = _remembered_later(distinct, _remembered_canonical, _on_workers(pool, progress, _canonical_chunk))()
     for sample_golds in golds:
         for gold in sample_golds:
             if canonical[gold] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
-
-    def on_workers(chunk_function: Callable[[list[str]], list[Value]]) -> Callable[[list[str]], list[Value]]:
-        def compute(parts: list[str]) -> list[Value]:
-            progress.add(len(parts))
-            return pool.map(chunk_function, parts, progress.advance)
-        return compute
+    # Fingerprints need only canonical forms: they are computed while InChIs are.
+    fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, pool, progress)
 
     gold_forms = list(dict.fromkeys(canonical[g] for sample in golds for g in sample))
     gold_parts = list(dict.fromkeys(part for form in gold_forms for part in form.split(".")))
-    inchis = _remembered(gold_parts, _remembered_inchis, on_workers(_inchi_chunk))
+    inchis = _remembered_later(gold_parts, _remembered_inchis, _on_workers(pool, progress, _inchi_chunk))()
     needed, unchecked = _answer_parts_needing_inchis(padded, golds, canonical, inchis, match_parts)
-    inchis.update(_remembered(needed, _remembered_inchis, on_workers(_inchi_chunk)))
-    parses = _remembered([part for part in unchecked if part not in inchis], _remembered_parses,
-                         on_workers(_parses_chunk))
+    needed_inchis = _remembered_later(needed, _remembered_inchis, _on_workers(pool, progress, _inchi_chunk))
+    parses = _remembered_later(unchecked, _remembered_parses, _on_workers(pool, progress, _parses_chunk))()
+    inchis.update(needed_inchis())
     facts = {text: _facts_of(canonical[text], inchis, parses, match_parts) for text in distinct}
 
     no_answer, invalid, exact, intersection, subset = [], [], [], [], []
@@ -243,7 +247,7 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
         metrics[f"num_t{depth}_invalid"] = _count_all(invalid, depth)
     for depth in range(1, k + 1):
         metrics[f"num_t{depth}_exact_match"] = _count_any(exact, depth)
-    metrics.update(_fingerprint_metrics(padded, golds, facts, pool, progress))
+    metrics.update(fingerprint_metrics())
     if match_parts:
         for depth in range(1, k + 1):
             metrics[f"num_t{depth}_subset"] = _count_any(subset, depth)
@@ -330,32 +334,53 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence
     return list(needed), [part for part in unchecked if part not in needed]
 
 
-def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
-                         facts: dict[str, SmilesFacts], pool: WorkPool,
-                         progress: ProgressHook) -> dict[str, float | None]:
-    """Mean over samples with a valid top-1 answer of the best similarity to any gold."""
+def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
+                               canonical: dict[str, str | None], pool: WorkPool, progress: ProgressHook
+                               ) -> Callable[[], dict[str, float | None]]:
+    """Start the fingerprint work; the returned function waits and gives the mean over samples with
+    a valid top-1 answer of the best similarity to any gold."""
     scored: list[tuple[str, list[str]]] = []
     for sample, sample_golds in zip(padded, golds, strict=True):
         top = sample[0]
-        if _present(top) and facts[top].canonical is not None:
-            scored.append((facts[top].canonical, [facts[gold].canonical for gold in sample_golds]))
+        form = canonical[top] if _present(top) else None
+        if form is not None:
+            scored.append((form, [canonical[gold] for gold in sample_golds]))
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
+    similarity = _remembered_later(pairs, _remembered_similarities, partial(_compare_later, pool, progress))
 
-    def compare(missing: list[tuple[str, str]]) -> list[Similarities | None]:
-        # Each molecule is fingerprinted once, on one worker; the similarities are cheap here. A
-        # molecule met only in pairs with itself (an exact answer) needs no full fingerprints.
-        molecules = list(dict.fromkeys(molecule for pair in missing if pair[0] != pair[1] for molecule in pair))
-        fingerprinted = set(molecules)
-        only_self = [answer for answer in dict.fromkeys(answer for answer, gold in missing if answer == gold)
-                     if answer not in fingerprinted]
-        progress.add(len(molecules) + len(only_self))
-        found = dict(zip(molecules, pool.map(_fingerprint_chunk, molecules, progress.advance), strict=True))
-        itself = dict(zip(only_self, pool.map(_self_similarity_chunk, only_self, progress.advance), strict=True))
+    def finish() -> dict[str, float | None]:
+        return _best_similarity_means(scored, similarity())
+
+    return finish
+
+
+def _compare_later(pool: WorkPool, progress: ProgressHook, pairs: list[tuple[str, str]]
+                   ) -> Callable[[], list[Similarities | None]]:
+    """Start fingerprinting the molecules of ``pairs``; the returned function waits and compares them.
+
+    Each molecule is fingerprinted once, on one worker; the similarities are cheap here. A
+    molecule met only in pairs with itself (an exact answer) needs no full fingerprints.
+    """
+    molecules = list(dict.fromkeys(molecule for pair in pairs if pair[0] != pair[1] for molecule in pair))
+    fingerprinted = set(molecules)
+    only_self = [answer for answer in dict.fromkeys(answer for answer, gold in pairs if answer == gold)
+                 if answer not in fingerprinted]
+    progress.add(len(molecules) + len(only_self))
+    fingerprints = pool.map_later(_fingerprint_chunk, molecules, progress.advance)
+    self_similarities = pool.map_later(_self_similarity_chunk, only_self, progress.advance)
+
+    def compare() -> list[Similarities | None]:
+        found = dict(zip(molecules, fingerprints(), strict=True))
+        itself = dict(zip(only_self, self_similarities(), strict=True))
         return [itself[answer] if answer in itself
                 else None if found[answer] is None or found[gold] is None
-                else fingerprint_similarities(found[answer], found[gold]) for answer, gold in missing]
+                else fingerprint_similarities(found[answer], found[gold]) for answer, gold in pairs]
 
-    similarity = _remembered(pairs, _remembered_similarities, compare)
+    return compare
+
+
+def _best_similarity_means(scored: list[tuple[str, list[str]]],
+                           similarity: dict[tuple[str, str], Similarities | None]) -> dict[str, float | None]:
     maccs, rdkit, morgan = [], [], []
     for answer, sample_golds in scored:
         found = [similarity[(answer, gold)] for gold in sample_golds]
@@ -369,4 +394,3 @@ def _fingerprint_metrics(padded: list[list[str | None]], golds: Sequence[Sequenc
         rdkit.append(best[1])
         morgan.append(best[2])
     return {"t1_maccs_fps": _mean(maccs), "t1_rdk_fps": _mean(rdkit), "t1_morgan_fps": _mean(morgan)}
-
