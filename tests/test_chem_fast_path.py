@@ -12,7 +12,7 @@ from rdkit import Chem
 from rdkit.Chem.rdmolops import AssignStereochemistry
 
 from llasmol.chem import canonicalize_smiles
-from llasmol.chem.smiles import _copy_without_hydrogen_info
+from llasmol.chem.smiles import _HYDRIDE_ELEMENTS, _copy_without_hydrogen_info, _rebuild_is_identity
 
 PER_SOURCE = 1500
 
@@ -96,9 +96,8 @@ def test_short_cuts_agree_with_the_full_chain_on_real_smiles(shared_data: Path) 
 
 
 def _hydride_cases() -> list[str]:
-    """Every kept neutral hydride bracket atom with 0-6 methyl groups, alone and with a double bond."""
-    from llasmol.chem.smiles import _HYDRIDE_ELEMENTS
-
+    """Neutral bracket atoms of the hydride elements with 0-3 hydrogens and 0-6 methyl groups: alone,
+    in a ring and with a double bond (kept atoms, atoms that need the rebuild, and invalid ones)."""
     cases = []
     for element in _HYDRIDE_ELEMENTS:
         for hydrogens in range(4):
@@ -111,8 +110,6 @@ def _hydride_cases() -> list[str]:
 
 
 def test_kept_hydride_bracket_atoms_agree_with_the_full_chain() -> None:
-    from llasmol.chem.smiles import _rebuild_is_identity
-
     cases = _hydride_cases()
     mismatches = [(text, canonicalize_smiles(text), _full_chain(text)) for text in cases
                   if canonicalize_smiles(text) != _full_chain(text)]

@@ -78,8 +78,8 @@ def _canonical_of_rdkit_smiles(smiles: str) -> str | None:
     return _rebuilt_canonical(smiles)
 
 
-# Main-group elements, other than the organic subset's default-valence atoms, that sit in brackets
-# with their hydrogens written out: silyl and stannyl groups, hypervalent sulfur and phosphorus.
+# Main-group elements whose neutral atoms RDKit writes in brackets with their hydrogens (always, or
+# at a valence other than the first allowed one): silyl and stannyl groups, hypervalent S and P.
 _HYDRIDE_ELEMENTS = ("B", "Si", "Ge", "Sn", "P", "As", "Sb", "S", "Se", "Te", "I")
 
 

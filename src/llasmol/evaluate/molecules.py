@@ -337,8 +337,10 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence
 def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
                                canonical: dict[str, str | None], pool: WorkPool, progress: ProgressHook
                                ) -> Callable[[], dict[str, float | None]]:
-    """Start the fingerprint work; the returned function waits and gives the mean over samples with
-    a valid top-1 answer of the best similarity to any gold."""
+    """Start the fingerprint work now; the returned function waits for it.
+
+    It gives the mean, over samples with a valid top-1 answer, of the best similarity to any gold.
+    """
     scored: list[tuple[str, list[str]]] = []
     for sample, sample_golds in zip(padded, golds, strict=True):
         top = sample[0]
