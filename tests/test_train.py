@@ -122,10 +122,13 @@ def test_task_weights_and_plan_are_deterministic(val_rows, tokenizer) -> None:
     assert sum(len(batch) for batch in plan) == len(split) + round(0.5 * len(split))
 
 
-def test_packed_and_padded_batches_give_the_same_loss(tiny_model, val_rows, tokenizer) -> None:
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_packed_and_padded_batches_give_the_same_loss(tiny_model, val_rows, tokenizer, attention) -> None:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(str(tiny_model)).eval()
+    model.set_attn_implementation(attention)
+    assert model.config._attn_implementation == attention
     split = tokenize_rows(val_rows[:6], tokenizer, max_length=512)
     results = {}
     for batching in (Batching.PACKED, Batching.PADDED):

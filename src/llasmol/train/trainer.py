@@ -116,6 +116,8 @@ def _load_model(config: TrainConfig, source: ModelSource, tokenizer: Any, mixed:
     """The causal LM to train; LoRA on bf16 hardware keeps the frozen base weights in bf16."""
     base_dtype = torch.bfloat16 if (mixed == "bf16" and config.finetuning is Finetuning.LORA) else torch.float32
     model = load_causal_lm(source, dtype=base_dtype)
+    if config.attn_implementation:
+        model.set_attn_implementation(config.attn_implementation)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     if getattr(model, "generation_config", None) is not None and model.generation_config.pad_token_id is None:
