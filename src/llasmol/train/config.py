@@ -3,7 +3,8 @@
 ``paper`` is LlaSMol's recipe (LoRA r=16/alpha=16/dropout 0.05 on the attention and MLP projections,
 lr 1e-4 cosine, 1000 warmup steps, 3 epochs, 512 samples per optimizer step, max length 512, bf16,
 seed 13, ``<s>[INST] {query} [/INST] {answer}</s>``). ``cpu`` keeps the recipe's shape but sizes it for
-a small machine. Warmup and the cosine schedule always span the run's real number of optimizer steps.
+a small machine. Warmup and the cosine schedule always span the run's real number of optimizer steps;
+with ``max_minutes`` they span whichever of the steps or the time runs out first.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     epochs: float = 3.0
     max_steps: int | None = None  # optimizer steps; overrides epochs
+    max_minutes: float | None = None  # wall-clock limit from the start of train(); the LR schedule ends with it
     batch_size: int = 512  # samples per optimizer step, over all processes
     micro_batch_size: int = 8  # samples per forward pass and process
     batching: Batching = Batching.PACKED
@@ -127,6 +129,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.batch_size < self.micro_batch_size:
             raise ValueError(f"batch_size ({self.batch_size}) is below micro_batch_size ({self.micro_batch_size})")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
         if any(weight < 0 for weight in self.task_weights.values()):
             raise ValueError("task weights must not be negative")
 

@@ -22,6 +22,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 
 from llasmol.models import ModelSource, load_causal_lm, load_tokenizer, resolve_model
 from llasmol.tasks import get_task
+from llasmol.train.budget import TimeBudget
 from llasmol.train.callbacks import (
     BEST_DIR,
     BEST_FILE,
@@ -68,6 +69,7 @@ class TrainResult:
 
     output_dir: str
     global_step: int
+    planned_steps: int  # optimizer steps the run was set up for (max_minutes may end it sooner)
     train_loss: float | None  # mean of the logged (all-process) training losses
     eval_loss: float | None
     best_eval_loss: float | None
@@ -81,6 +83,7 @@ class TrainResult:
     log_path: str
     curve_path: str | None
     merged_dir: str | None = None
+    stopped_by_time: bool = False  # max_minutes ended the run before its last planned step
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -193,9 +196,10 @@ class LlasmolTrainer(Trainer):
 
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *args: Any, meter: TrainMeter, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, meter: TrainMeter, time_budget: TimeBudget | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.meter = meter
+        self.time_budget = time_budget
         self.eval_sums = torch.zeros(2, dtype=torch.float64)
         self.mask_logits = True
 
@@ -203,6 +207,12 @@ class LlasmolTrainer(Trainer):
         if getattr(self.args, "train_sampling_strategy", None) is None:  # releases without the option
             return torch.utils.data.SequentialSampler(self.train_dataset)
         return super()._get_train_sampler(*args, **kwargs)
+
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+        scheduler = super().create_scheduler(num_training_steps, optimizer)
+        if self.time_budget is not None:
+            self.time_budget.drive(scheduler)
+        return scheduler
 
     def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -455,6 +465,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
 
     # train
     meter = TrainMeter()
+    budget = None if config.max_minutes is None else TimeBudget(started + 60 * config.max_minutes, total_steps)
     trainer = LlasmolTrainer(
         model=model,
         args=_training_arguments(config, mixed, accumulation, total_steps, warmup, eval_dataset is not None,
@@ -462,11 +473,14 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
         train_dataset=MicroBatchDataset(train_split, plan, batching=config.batching, row_tokens=config.max_length,
                                         pad_token_id=tokenizer.pad_token_id, loss_on=config.loss_on),
         eval_dataset=eval_dataset, data_collator=unwrap_single, processing_class=tokenizer, meter=meter,
+        time_budget=budget,
     )
     best = BestAdapterCallback(trainer, output / BEST_DIR)
     trainer.add_callback(JsonlLogCallback(log_path, meter, config.log_sample_ids))
     trainer.add_callback(best)
     trainer.remove_callback(PrinterCallback)
+    if budget is not None:
+        trainer.add_callback(budget)
     if config.progress:
         trainer.add_callback(RichProgressCallback(meter))
     for callback in callbacks:
@@ -492,13 +506,14 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
         merged_dir = str(_write_merged(trainer.model, tokenizer, output, source, config))
     curve = plot_loss_curve(log_path, output / CURVE_FILE) if state.is_main_process else None
     result = TrainResult(
-        output_dir=str(output), global_step=trainer.state.global_step,
+        output_dir=str(output), global_step=trainer.state.global_step, planned_steps=total_steps,
         train_loss=float(np.mean(train_losses)) if train_losses else None, eval_loss=eval_loss,
         best_eval_loss=None if math.isinf(best.best_loss) else best.best_loss, best_step=best.best_step,
         tokens=meter.tokens, tokens_per_second=meter.tokens / train_seconds if train_seconds > 0 else 0.0,
         runtime_seconds=time.monotonic() - started, train_stats=train_split.stats.to_dict(),
         eval_stats=eval_split.stats.to_dict() if eval_split is not None else None, lora_targets=lora_targets,
         log_path=str(log_path), curve_path=str(curve) if curve else None, merged_dir=merged_dir,
+        stopped_by_time=budget is not None and budget.stopped_at is not None,
     )
     if state.is_main_process:
         run_info["result"] = asdict(result)
