@@ -32,6 +32,11 @@ def print_figures(output: Path, wall: float | None) -> None:
     print(f"| **all stages (as first run)** | {total:.1f} | |")
     if wall is not None:
         print(f"| **this invocation, wall** | {wall:.1f} | |")
+    trained = pipeline["stages"].get("train", {}).get("result", {})
+    if trained.get("planned_steps"):
+        minutes = trained.get("max_minutes")
+        limit = f"; the time budget gave training {minutes:.1f} min" if minutes else ""
+        print(f"\ntraining: {trained['global_step']} of {trained['planned_steps']} planned optimizer steps{limit}")
     print("\n| task | metric | base | fine-tuned | paper (LlaSMol-Mistral) | improved |")
     print("|---|---|---:|---:|---:|:---:|")
     for task, row in summary.items():

@@ -266,10 +266,11 @@ def test_tiny_pipeline_runs_end_to_end_and_a_rerun_reuses_every_stage(tiny_model
 
 
 def test_training_gets_what_the_time_budget_leaves():
-    from llasmol.pipeline.runner import FINISHING_SECONDS, training_minutes
+    from llasmol.pipeline.runner import ADAPTER_GENERATION_FACTOR, FINISHING_SECONDS, training_minutes
 
-    # 15 min: 1 min used, the fine-tuned model's generation as long as the base model's 90 s
-    assert training_minutes(15, 60, 90) == pytest.approx((900 - 60 - 90 - FINISHING_SECONDS) / 60)
+    # 15 min: 1 min used, the base model generated for 90 s
+    expected = 900 - 60 - ADAPTER_GENERATION_FACTOR * 90 - FINISHING_SECONDS
+    assert training_minutes(15, 60, 90) == pytest.approx(expected / 60)
     assert training_minutes(15, 60, None) == pytest.approx((900 - 60 - 225 - FINISHING_SECONDS) / 60)
     assert training_minutes(2, 100, 30) == pytest.approx(0.4)  # nothing left: a fifth of the budget
 

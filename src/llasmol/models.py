@@ -163,6 +163,16 @@ def load_tokenizer(source: ModelSource) -> Any:
     return tokenizer
 
 
+def load_config(source: ModelSource) -> Any:
+    """The model's transformers config; a converted GGUF file's from its kept copy (GGUF metadata reads slowly)."""
+    from transformers import AutoConfig
+
+    cached = _converted_folder(_gguf_stamp(source), "model")
+    if cached is not None and cached.is_dir():
+        return AutoConfig.from_pretrained(str(cached))
+    return AutoConfig.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
+
+
 def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = None) -> Any:
     """The causal LM (GGUF weights are dequantized by transformers), in eval mode."""
     import torch

@@ -7,6 +7,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from llasmol.models import load_config
+
 _CONFIG_FILE = "adapter_config.json"
 _WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 _KEY_PREFIX = "base_model.model."
@@ -138,11 +140,10 @@ def _warn_on_other_base(config: dict[str, Any], base_label: str, adapter_dir: Pa
 def meta_model(source: Any) -> Any:
     """The architecture of ``source`` on the meta device: shapes without loading weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
-    config = AutoConfig.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
     with torch.device("meta"):
-        return AutoModelForCausalLM.from_config(config)
+        return AutoModelForCausalLM.from_config(load_config(source))
 
 
 def attach_adapter(model: Any, adapter_dir: Path | str) -> Any:
