@@ -24,7 +24,7 @@ from llasmol.evaluate.gold import (
     golds_from_split,
     normalize_answer,
 )
-from llasmol.evaluate.molecules import canonicalize_later, score_molecules
+from llasmol.evaluate.molecules import canonicalize_later, first_strings, score_molecules
 from llasmol.evaluate.names import score_names
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
@@ -73,10 +73,9 @@ def answer_depth(task: Task, records: Sequence[PredictionRecord]) -> int:
 
 
 def _molecule_strings(item: TaskInput) -> list[str]:
-    """The normalized SMILES answers and golds a molecule task will canonicalize."""
-    answers = [answer for sample in _normalized_answers(item.task, item.records) if sample
-               for answer in sample if answer]
-    return answers + [normalize_answer(gold, item.task) for sample in item.golds.answers for gold in sample]
+    """The normalized SMILES a molecule task canonicalizes first: its golds and first answers."""
+    golds = [[normalize_answer(gold, item.task) for gold in sample] for sample in item.golds.answers]
+    return first_strings(_normalized_answers(item.task, item.records), golds)
 
 
 def _normalized_answers(task: Task, records: Sequence[PredictionRecord]) -> list[list[str | None] | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import TypeVar
@@ -153,14 +153,101 @@ def _on_workers(pool: WorkPool, progress: ProgressHook, chunk_function: Callable
     return start
 
 
+def _remembered_later_on(pool: WorkPool, progress: ProgressHook, memory: dict[Key, Value],
+                         chunk_function: Callable[[list[Key]], list[Value]]
+                         ) -> Callable[[list[Key]], Callable[[], dict[Key, Value]]]:
+    """``start(keys)``: :func:`_remembered_later` of ``chunk_function`` over distinct keys, on the workers."""
+    on_workers = _on_workers(pool, progress, chunk_function)
+
+    def start(keys: list[Key]) -> Callable[[], dict[Key, Value]]:
+        return _remembered_later(list(dict.fromkeys(keys)), memory, on_workers)
+
+    return start
+
+
+def first_strings(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]]) -> list[str]:
+    """The strings scoring canonicalizes first: every gold and each sample's first answer.
+
+    Later answers are canonicalized only where the earlier ones leave the sample unsettled (see
+    :func:`_answers_worth_scoring`).
+    """
+    firsts = [sample[0] for sample in answers if sample and _present(sample[0])]
+    return list(dict.fromkeys([gold for sample in golds for gold in sample] + firsts))
+
+
+# Atoms written the standard way only: organic-subset atoms, and bracket atoms of an element symbol
+# (or aromatic b, c, n, o, p, s, se, te, as) with isotope, tetrahedral stereo, hydrogens, charge
+# and atom map. Such text names its heavy atoms as RDKit reads them (see part_heavy_atoms).
+_PLAIN_ATOM = (r"Cl|Br|[BCNOPSFIbcnops*]"
+               r"|\[\d*(?:[A-Z][a-z]?|[bcnops]|se|te|as|\*)(?:@@?)?(?:H\d?)?(?:[+-]{1,2}\d?)?(?::\d+)?\]")
+_PLAIN_SMILES = re.compile(rf"(?:{_PLAIN_ATOM}|[-=#$:/\\().%0-9])+")
+
+
+def _comparison_keys(forms: Iterable[str], match_parts: bool) -> set[HeavyAtoms] | set[tuple[str, ...]] | None:
+    """Heavy-atom keys of whole forms (of their parts with ``match_parts``); ``None`` with a dummy atom."""
+    keys: set = ({part_heavy_atoms(part) for form in forms for part in form.split(".")} if match_parts
+                 else {heavy_atom_key(form) for form in forms})
+    return None if None in keys else keys
+
+
+def _answers_worth_scoring(padded: list[list[str | None]], gold_forms: Sequence[Sequence[str]],
+                           canonical: dict[str, str | None], parses: dict[str, bool],
+                           canonicalize: Callable[[list[str]], Callable[[], dict[str, str | None]]],
+                           match_parts: bool) -> tuple[list[list[str | None]], dict[int, list[str]]]:
+    """(the answers, each sample's after its first one written as a gold is as ``None``; by sample,
+    the answers left uncanonicalized).
+
+    An answer written as a gold is settles every top-j count of its sample from its depth on: it
+    is present, valid, an exact match (the gold's parts parse, so they have InChIs) and so also
+    shares parts with that gold and is a subset of it, whatever follows it. The answers at each
+    depth are canonicalized (into ``canonical``) only for the samples not settled before it, and
+    not where they can change no count: after a missing or valid answer (so no top-j of the sample
+    is all invalid), written plainly with heavy atoms no gold of the sample has. Such an answer
+    cannot match if the golds' InChIs are all non-empty, which the caller checks.
+    """
+    matching_forms = [{form for form in forms if all(parses[part] for part in form.split("."))}
+                      for forms in gold_forms]
+    gold_keys = [_comparison_keys(forms, match_parts) for forms in gold_forms]
+    settled_at: list[int | None] = [None] * len(padded)
+    decided = [False] * len(padded)  # an earlier answer was missing or valid
+    not_canonicalized: dict[int, list[str]] = {}
+    for depth in range(len(padded[0]) if padded else 0):
+        unsettled = [index for index, at in enumerate(settled_at) if at is None]
+        strings = [padded[index][depth] for index in unsettled]
+        wanted = []
+        for index, text in zip(unsettled, strings, strict=True):
+            if not _present(text) or text in canonical:
+                continue
+            keys = gold_keys[index]
+            own_keys = _comparison_keys([text], match_parts) if _PLAIN_SMILES.fullmatch(text) else None
+            if decided[index] and keys is not None and own_keys is not None and own_keys.isdisjoint(keys):
+                not_canonicalized.setdefault(index, []).append(text)
+            else:
+                wanted.append(text)
+        if wanted:
+            canonical.update(canonicalize(wanted)())
+        for index, text in zip(unsettled, strings, strict=True):
+            form = canonical.get(text) if _present(text) else None
+            decided[index] = decided[index] or not _present(text) or form is not None
+            if form in matching_forms[index]:
+                settled_at[index] = depth
+    kept = [sample if at is None else sample[:at + 1] + [None] * (len(sample) - at - 1)
+            for sample, at in zip(padded, settled_at, strict=True)]
+    return kept, not_canonicalized
+
+
+def _parts_of(forms: Iterable[str]) -> list[str]:
+    """The distinct '.'-separated parts of canonical forms."""
+    return list(dict.fromkeys(part for form in forms for part in form.split(".")))
+
+
 def canonicalize_later(texts: Sequence[str], pool: WorkPool, progress: ProgressHook | None = None
                        ) -> Callable[[], None]:
     """Start canonicalizing ``texts`` on the pool's workers; the returned function waits and remembers them.
 
     Several tasks' strings sent at once keep the workers busy between the tasks' own steps.
     """
-    finish = _remembered_later(list(dict.fromkeys(texts)), _remembered_canonical,
-                               _on_workers(pool, progress or NoProgress(), _canonical_chunk))
+    finish = _remembered_later_on(pool, progress or NoProgress(), _remembered_canonical, _canonical_chunk)(list(texts))
 
     def remember() -> None:
         finish()
@@ -203,26 +290,43 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     Raises :class:`InvalidGoldError` for a gold answer RDKit cannot read.
     """
     pool, progress = pool or WorkPool(), progress or NoProgress()
+    canonicalize = _remembered_later_on(pool, progress, _remembered_canonical, _canonical_chunk)
     padded = pad_answers(answers, k)
-    distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
-                                  + [g for sample in golds for g in sample]))
-
-    canonical = _remembered_later(distinct, _remembered_canonical, _on_workers(pool, progress, _canonical_chunk))()
+    canonical = canonicalize(first_strings(padded, golds))()
     for sample_golds in golds:
         for gold in sample_golds:
             if canonical[gold] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
+    gold_forms = [[canonical[gold] for gold in sample_golds] for sample_golds in golds]
+    check_parses = _remembered_later_on(pool, progress, _remembered_parses, _parses_chunk)
+    parses = check_parses(_parts_of(form for forms in gold_forms for form in forms))()
+    padded, not_canonicalized = _answers_worth_scoring(padded, gold_forms, canonical, parses, canonicalize, match_parts)
+    # Only samples with a valid answer written unlike their golds (or one left uncanonicalized)
+    # need InChIs, of golds and answers.
+    compared = sorted({index for index, (sample, forms) in enumerate(zip(padded, gold_forms, strict=True))
+                       if any(canonical.get(a) not in (None, *forms) for a in sample if _present(a))}
+                      | set(not_canonicalized))
+    compute_inchis = _remembered_later_on(pool, progress, _remembered_inchis, _inchi_chunk)
+    gold_inchis = compute_inchis(_parts_of(form for index in compared for form in gold_forms[index]))
     # Fingerprints need only canonical forms: they are computed while InChIs are.
     fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, pool, progress)
-
-    gold_forms = list(dict.fromkeys(canonical[g] for sample in golds for g in sample))
-    gold_parts = list(dict.fromkeys(part for form in gold_forms for part in form.split(".")))
-    inchis = _remembered_later(gold_parts, _remembered_inchis, _on_workers(pool, progress, _inchi_chunk))()
-    needed, unchecked = _answer_parts_needing_inchis(padded, golds, canonical, inchis, match_parts)
-    needed_inchis = _remembered_later(needed, _remembered_inchis, _on_workers(pool, progress, _inchi_chunk))
-    parses = _remembered_later(unchecked, _remembered_parses, _on_workers(pool, progress, _parses_chunk))()
+    inchis = gold_inchis()
+    # A gold with an empty InChI may equal any answer: those left uncanonicalized beside it are now.
+    unkeyed = [text for index, texts in not_canonicalized.items()
+               if not _fully_keyed(_parts_of(gold_forms[index]), inchis) for text in texts if text not in canonical]
+    if unkeyed:
+        canonical.update(canonicalize(unkeyed)())
+    needed, unchecked = _answer_parts_needing_inchis([padded[index] for index in compared],
+                                                     [gold_forms[index] for index in compared],
+                                                     canonical, inchis, match_parts)
+    needed_inchis = compute_inchis(needed)
+    parses.update(check_parses(unchecked)())
     inchis.update(needed_inchis())
-    facts = {text: _facts_of(canonical[text], inchis, parses, match_parts) for text in distinct}
+    distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
+                                  + [g for sample in golds for g in sample]))
+    # An answer left uncanonicalized counts as invalid: after a missing or valid answer, and matching
+    # no gold, it changes no count as it is.
+    facts = {text: _facts_of(canonical.get(text), inchis, parses, match_parts) for text in distinct}
 
     no_answer, invalid, exact, intersection, subset = [], [], [], [], []
     for sample, sample_golds in zip(padded, golds, strict=True):
@@ -255,16 +359,14 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     return metrics
 
 
-_NOT_COMPUTED: tuple[str, ...] = ("<identity not computed>",)
-
-
 def _facts_of(canonical: str | None, inchis: dict[str, str | None], parses: dict[str, bool],
               match_parts: bool) -> SmilesFacts:
     """Facts of one string from its parts' InChIs.
 
-    An answer whose InChIs were not computed cannot match a gold: its identity is a placeholder;
-    with ``match_parts`` a part without InChI stands for itself (it shares no gold part's InChI),
-    and a part RDKit cannot read again voids the identity, as its InChI would.
+    A part whose InChI was not computed stands for itself: a placeholder that equals no InChI
+    (its InChI cannot change a metric, see :func:`_answer_parts_needing_inchis`), or ``None`` if
+    RDKit cannot read it again, as its InChI would be. Whether it reads is known for every such
+    part of a gold and, with ``match_parts``, of an answer.
     """
     if canonical is None:
         return SmilesFacts(None, None, None)
@@ -272,10 +374,9 @@ def _facts_of(canonical: str | None, inchis: dict[str, str | None], parses: dict
     for part in canonical.split("."):
         if part in inchis:
             inchi = inchis[part]
-        elif not match_parts:
-            return SmilesFacts(canonical, _NOT_COMPUTED, None)
         else:
-            inchi = f"<no InChI computed: {part}>" if parses[part] else None
+            readable = parses[part] if match_parts else parses.get(part, True)
+            inchi = f"<no InChI computed: {part}>" if readable else None
         if inchi is None:
             return SmilesFacts(canonical, None, None)
         found.append(inchi)
@@ -288,8 +389,6 @@ def _matches(facts: SmilesFacts, id_by_form: dict[str | None, tuple[str, ...] | 
     """Exact match by InChI identity, as ``facts.identity in gold_ids`` for a valid answer."""
     if facts.canonical in id_by_form:
         return id_by_form[facts.canonical] is not None
-    if facts.identity is _NOT_COMPUTED:
-        return False  # its heavy atoms differ from every gold's, so its InChIs do too
     return facts.identity is not None and facts.identity in gold_ids
 
 
@@ -298,7 +397,7 @@ def _fully_keyed(parts: Sequence[str], inchis: dict[str, str | None]) -> bool:
     return all(part_heavy_atoms(part) is not None and inchis[part] for part in parts)
 
 
-def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
+def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Sequence[Sequence[str]],
                                  canonical: dict[str, str | None],
                                  inchis: dict[str, str | None], match_parts: bool) -> tuple[list[str], list[str]]:
     """(answer parts whose InChIs can change a metric, parts that need only a check that they parse).
@@ -310,14 +409,14 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], golds: Sequence
     """
     needed: dict[str, None] = {}
     unchecked: dict[str, None] = {}
-    for sample, sample_golds in zip(padded, golds, strict=True):
-        forms = {canonical[gold] for gold in sample_golds}
-        parts = {part for form in forms if form for part in form.split(".")}
+    for sample, sample_forms in zip(padded, gold_forms, strict=True):
+        forms = set(sample_forms)
+        parts = {part for form in forms for part in form.split(".")}
         keyed = _fully_keyed(list(parts), inchis)
         keys = ({part_heavy_atoms(part) for part in parts} if match_parts
                 else {heavy_atom_key(form) for form in forms})
         for answer in sample:
-            form = canonical[answer] if _present(answer) else None
+            form = canonical.get(answer) if _present(answer) else None
             if form is None:
                 continue
             if match_parts:
