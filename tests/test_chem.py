@@ -17,6 +17,7 @@ from llasmol.chem import (
     molecule_identity,
     parse_formula,
     part_identities,
+    part_inchi,
 )
 from llasmol.data.raw import iter_raw_records
 
@@ -39,6 +40,12 @@ def test_canonical_form_of_every_validation_answer_keeps_its_inchi_and_is_stable
         assert _inchi_set(canonical) == _inchi_set(answer), answer
         assert canonicalize_smiles(canonical) == canonical, answer  # idempotent
         assert molecule_identity(answer) == _inchi_set(answer)
+
+
+def test_part_inchi_is_rdkits_standard_inchi_empty_when_inchi_fails():
+    assert part_inchi("OCC") == Chem.MolToInchi(Chem.MolFromSmiles("CCO")) == "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"
+    assert part_inchi("C" * 1100) == Chem.MolToInchi(Chem.MolFromSmiles("C" * 1100)) == ""  # too many atoms
+    assert part_inchi("C1CC(") is None
 
 
 def test_canonical_form_is_kekule_sorted_and_order_independent():

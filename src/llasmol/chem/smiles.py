@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from rdkit import Chem, RDLogger
+from rdkit.Chem import rdinchi
 from rdkit.Chem.rdmolops import AssignStereochemistry
 
 RDLogger.DisableLog("rdApp.*")
@@ -186,7 +187,7 @@ def part_inchi(part: str) -> str | None:
     mol = Chem.MolFromSmiles(part)
     if mol is None:
         return None
-    return Chem.MolToInchi(mol)
+    return rdinchi.MolToInchi(mol, "")[0]  # what Chem.MolToInchi returns, without logging InChI's warnings
 
 
 def part_identities(smiles: str) -> frozenset[str] | None:

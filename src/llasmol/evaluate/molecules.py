@@ -190,6 +190,17 @@ def _comparison_keys(forms: Iterable[str], match_parts: bool) -> set[HeavyAtoms]
     return None if None in keys else keys
 
 
+def _matches_no_gold(text: str, index: int, gold_forms: Sequence[Sequence[str]], gold_keys: dict[int, set | None],
+                     match_parts: bool) -> bool:
+    """Whether plainly written ``text`` has heavy atoms no gold of sample ``index`` has (their keys cached)."""
+    if not _PLAIN_SMILES.fullmatch(text):
+        return False
+    if index not in gold_keys:
+        gold_keys[index] = _comparison_keys(gold_forms[index], match_parts)
+    keys, own_keys = gold_keys[index], _comparison_keys([text], match_parts)
+    return keys is not None and own_keys is not None and own_keys.isdisjoint(keys)
+
+
 def _answers_worth_scoring(padded: list[list[str | None]], gold_forms: Sequence[Sequence[str]],
                            canonical: dict[str, str | None], parses: dict[str, bool],
                            canonicalize: Callable[[list[str]], Callable[[], dict[str, str | None]]],
@@ -207,7 +218,7 @@ def _answers_worth_scoring(padded: list[list[str | None]], gold_forms: Sequence[
     """
     matching_forms = [{form for form in forms if all(parses[part] for part in form.split("."))}
                       for forms in gold_forms]
-    gold_keys = [_comparison_keys(forms, match_parts) for forms in gold_forms]
+    gold_keys: dict[int, set | None] = {}  # by sample, once one of its answers may be left out
     settled_at: list[int | None] = [None] * len(padded)
     decided = [False] * len(padded)  # an earlier answer was missing or valid
     not_canonicalized: dict[int, list[str]] = {}
@@ -218,9 +229,7 @@ def _answers_worth_scoring(padded: list[list[str | None]], gold_forms: Sequence[
         for index, text in zip(unsettled, strings, strict=True):
             if not _present(text) or text in canonical:
                 continue
-            keys = gold_keys[index]
-            own_keys = _comparison_keys([text], match_parts) if _PLAIN_SMILES.fullmatch(text) else None
-            if decided[index] and keys is not None and own_keys is not None and own_keys.isdisjoint(keys):
+            if decided[index] and _matches_no_gold(text, index, gold_forms, gold_keys, match_parts):
                 not_canonicalized.setdefault(index, []).append(text)
             else:
                 wanted.append(text)
