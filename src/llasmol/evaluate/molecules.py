@@ -422,8 +422,7 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Seq
         forms = set(sample_forms)
         parts = {part for form in forms for part in form.split(".")}
         keyed = _fully_keyed(list(parts), inchis)
-        keys = ({part_heavy_atoms(part) for part in parts} if match_parts
-                else {heavy_atom_key(form) for form in forms})
+        keys = _comparison_keys(forms, match_parts) or set()  # None (a dummy atom) leaves the golds unkeyed
         for answer in sample:
             form = canonical.get(answer) if _present(answer) else None
             if form is None:
