@@ -207,41 +207,70 @@ def test_caption_tokens_equal_transformers_bert_tokenizer(smolinstruct_val, shar
     assert caption_tokens(load_caption_tokenizer(tmp_path), texts) == expected
 
 
-@pytest.mark.slow  # reads WordNet
-def test_meteor_with_remembered_synonyms_equals_nltks(smolinstruct_val, caption_resources):
-    from nltk.stem.porter import PorterStemmer
-    from nltk.translate.meteor_score import meteor_score
-
-    from llasmol.evaluate.captions import _english_wordnet_reader, _scoring_tools
-
-    tools = _scoring_tools(str(caption_resources.nltk_data))
-    plain = _english_wordnet_reader(tools["wordnet"].reader.root)
-    captions = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 80)]
-    pairs = list(zip(captions[:40], captions[40:], strict=True)) + [(c, c[::-1]) for c in captions[:10]]
-    remembered = [meteor_score([g], a, stemmer=tools["stemmer"], wordnet=tools["wordnet"]) for g, a in pairs]
-    expected = [meteor_score([g], a, stemmer=PorterStemmer(), wordnet=plain) for g, a in pairs]
-    assert remembered == expected
-    assert len({round(score, 6) for score in expected}) > 30
-
-
-@pytest.mark.slow  # reads WordNet twice
-def test_english_wordnet_reader_loads_what_nltks_reader_loads(caption_resources):
+@pytest.fixture(scope="module")
+def wordnet_readers(caption_resources):
+    """(our English WordNet reader, NLTK's own reader) of the same WordNet folder."""
     import warnings
 
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    from llasmol.evaluate.captions import _english_wordnet_reader
     from llasmol.evaluate.resources import use_nltk_data
+    from llasmol.evaluate.wordnet import english_wordnet_reader
 
     use_nltk_data(caption_resources.nltk_data)
     import nltk
 
     root = nltk.data.find("corpora/wordnet")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ours, nltks = _english_wordnet_reader(root), WordNetCorpusReader(root, None)
+        warnings.simplefilter("ignore")  # "multilingual functions not available"
+        return english_wordnet_reader(root), WordNetCorpusReader(root, None)
+
+
+@pytest.mark.slow  # reads WordNet
+def test_meteor_with_remembered_synonyms_equals_nltks(smolinstruct_val, caption_resources, wordnet_readers):
+    from nltk.stem.porter import PorterStemmer
+    from nltk.translate.meteor_score import meteor_score
+
+    from llasmol.evaluate.captions import _scoring_tools
+
+    tools = _scoring_tools(str(caption_resources.nltk_data))
+    captions = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 80)]
+    pairs = list(zip(captions[:40], captions[40:], strict=True)) + [(c, c[::-1]) for c in captions[:10]]
+    remembered = [meteor_score([g], a, stemmer=tools["stemmer"], wordnet=tools["wordnet"]) for g, a in pairs]
+    expected = [meteor_score([g], a, stemmer=PorterStemmer(), wordnet=wordnet_readers[1]) for g, a in pairs]
+    assert remembered == expected
+    assert len({round(score, 6) for score in expected}) > 30
+
+
+@pytest.mark.slow  # reads WordNet twice
+def test_english_wordnet_reader_loads_what_nltks_reader_loads(wordnet_readers):
+    ours, nltks = wordnet_readers
+    # every lemma's entry, parsed on demand, equals NLTK's, and the lemmas come in NLTK's order
+    assert list(ours._lemma_pos_offset_map) == list(nltks._lemma_pos_offset_map)
     assert ours._lemma_pos_offset_map == nltks._lemma_pos_offset_map
     assert ours._exception_map == nltks._exception_map and ours._lexnames == nltks._lexnames
     assert ours.satellite_offsets == nltks.satellite_offsets and len(ours.satellite_offsets) > 10000
+    assert "acid" in ours._lemma_pos_offset_map and "no such lemma" not in ours._lemma_pos_offset_map
     for word in ("acid", "run", "quick", "salts", "bonded"):
         assert [synset.name() for synset in ours.synsets(word)] == [synset.name() for synset in nltks.synsets(word)]
+
+
+@pytest.mark.slow  # reads WordNet twice
+def test_synonym_names_are_the_lemma_names_of_nltks_synsets(wordnet_readers):
+    ours, nltks = wordnet_readers
+    # every 25th lemma, inflected forms (exception lists, suffix rules), upper case, a marker like "outback(a)"
+    words = [*list(nltks._lemma_pos_offset_map)[::25], "geese", "ran", "better", "oxides", "bonded", "Acids",
+             "quickest", "mice", "outback", "used_to", "no-such-word"]
+    for word in words:
+        assert ours.synonym_names(word) == [lemma.name() for synset in nltks.synsets(word)
+                                            for lemma in synset.lemmas()], word
+    assert "outback" in ours.synonym_names("outback") and not any("(" in n for n in ours.synonym_names("outback"))
+
+
+def test_lemma_names_of_a_synset_line():
+    from llasmol.evaluate.wordnet import _lemma_names_of_line
+
+    line = "00020103 00 s 02 outback(a) 0 remote 0 001 & 00019731 a 0000 | inland and far from cities"
+    assert _lemma_names_of_line(line, 20103) == ["outback", "remote"]  # the syntactic marker "(a)" dropped
+    assert _lemma_names_of_line(line, 20104) is None  # not the synset at that offset: NLTK's reader decides
+    assert _lemma_names_of_line(line.replace("cities", "cities | towns"), 20103) is None  # NLTK rejects two '|'

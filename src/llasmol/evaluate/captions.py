@@ -17,6 +17,7 @@ from typing import Any
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.resources import use_nltk_data
+from llasmol.evaluate.wordnet import english_wordnet_reader
 
 Answers = Sequence[str | None]
 Tokens = list[str]
@@ -64,7 +65,7 @@ class _SynonymSet:
 
 
 class _MemoizedWordNet:
-    """NLTK's WordNet reader with ``synsets(word)`` remembered as one set of lemma names.
+    """A WordNet reader with ``synsets(word)`` remembered as one set of lemma names.
 
     METEOR's synonym match only takes the union of the lemma names of a word's synsets, so one
     stand-in synset holding them gives the same matches; everything else passes through.
@@ -81,54 +82,11 @@ class _MemoizedWordNet:
     def synsets(self, word: str) -> list[_SynonymSet]:
         synsets = self._synsets.get(word)
         if synsets is None:
-            names = dict.fromkeys(lemma.name() for synset in self._wordnet.synsets(word) for lemma in synset.lemmas())
-            synsets = self._synsets[word] = [_SynonymSet(list(names))]
+            synsets = self._synsets[word] = [_SynonymSet(list(dict.fromkeys(self._wordnet.synonym_names(word))))]
         return synsets
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._wordnet, name)
-
-
-def _english_wordnet_reader(root: Any) -> Any:
-    """NLTK's WordNet reader without the WordNet 3.0 sense map, which only multilingual data uses.
-
-    Building that map reads all of ``index.sense`` (about half of the reader's start-up time);
-    English look-ups, all that METEOR makes, never consult it. The start-up reads of a WordNet
-    folder (index, exception and lexicographer files, and the adjective scan) go through Python's
-    own line reader instead of NLTK's seekable stream, which is slower; the data files the look-ups
-    seek in are opened by NLTK as usual.
-    """
-    from nltk.corpus.reader.wordnet import ADJ, WordNetCorpusReader
-    from nltk.data import FileSystemPathPointer
-
-    class EnglishWordNetCorpusReader(WordNetCorpusReader):
-        _starting = False
-
-        def __init__(self, root: Any, omw_reader: Any) -> None:
-            self._starting = isinstance(root, FileSystemPathPointer)
-            try:
-                super().__init__(root, omw_reader)
-            finally:
-                self._starting = False
-
-        def map_wn(self, version: str = "wordnet") -> None:
-            return None
-
-        def open(self, file: str) -> Any:
-            if self._starting and not file.startswith("data."):
-                return open(os.path.join(self._root.path, file), encoding=self._encoding)
-            return super().open(file)
-
-        def _scan_satellites(self) -> None:
-            if not self._starting:
-                super()._scan_satellites()
-                return
-            # NLTK's scan of data.adj for adjective satellites ('s' in the third field)
-            with open(os.path.join(self._root.path, f"data.{self._FILEMAP[ADJ]}"), encoding=self._encoding) as lines:
-                fields = (line.split() for line in lines if line.strip() and not line.startswith(" "))
-                self.satellite_offsets = {int(row[0]) for row in fields if len(row) >= 3 and row[2] == "s"}
-
-    return EnglishWordNetCorpusReader(root, None)
 
 
 _tools: dict[str, Any] = {}
@@ -192,7 +150,7 @@ def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "multilingual functions not available": METEOR needs English only
-            wordnet = _english_wordnet_reader(nltk.data.find("corpora/wordnet"))
+            wordnet = english_wordnet_reader(nltk.data.find("corpora/wordnet"))
         rouge_tokenizer = tokenizers.DefaultTokenizer(use_stemmer=False)
         _tools.update(pid=os.getpid(), stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
                       rouge_tokenizer=rouge_tokenizer,
