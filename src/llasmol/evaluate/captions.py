@@ -23,6 +23,7 @@ Answers = Sequence[str | None]
 Tokens = list[str]
 
 _SPECIAL_TOKENS = frozenset({"[PAD]", "[CLS]", "[SEP]"})
+_MAX_REMEMBERED_TEXTS = 1 << 16
 _METRIC_NAMES = ("bleu2", "bleu4", "rouge_1", "rouge_2", "rouge_l", "meteor_score")
 
 
@@ -40,6 +41,22 @@ class _MemoizedStemmer:
         if stem is None:
             stem = self._stems[word] = self._stemmer.stem(word)
         return stem
+
+
+class _MemoizedRougeTokenizer:
+    """ROUGE's tokenizer remembering its answers: a text scored for ROUGE-1/2 and ROUGE-L is tokenized once."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+        self._tokens: dict[str, list[str]] = {}
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = self._tokens.get(text)
+        if tokens is None:
+            if len(self._tokens) >= _MAX_REMEMBERED_TEXTS:
+                self._tokens.clear()
+            tokens = self._tokens[text] = self._tokenizer.tokenize(text)
+        return tokens
 
 
 class _Lemma:
@@ -151,7 +168,7 @@ def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "multilingual functions not available": METEOR needs English only
             wordnet = english_wordnet_reader(nltk.data.find("corpora/wordnet"))
-        rouge_tokenizer = tokenizers.DefaultTokenizer(use_stemmer=False)
+        rouge_tokenizer = _MemoizedRougeTokenizer(tokenizers.DefaultTokenizer(use_stemmer=False))
         _tools.update(pid=os.getpid(), stemmer=_MemoizedStemmer(), wordnet=_MemoizedWordNet(wordnet),
                       rouge_tokenizer=rouge_tokenizer,
                       rouge=rouge_scorer.RougeScorer(["rouge1", "rouge2"], tokenizer=rouge_tokenizer))
@@ -219,8 +236,10 @@ def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
     metrics: dict[str, float | int | None] = {"num_all": len(texts), "num_no_answer": len(texts) - len(answered)}
     if not answered:
         return {**metrics, **dict.fromkeys(_METRIC_NAMES)}
-    gold_tokens = caption_tokens(tokenizer, [gold for _, gold in answered])
-    answer_tokens = caption_tokens(tokenizer, [answer for answer, _ in answered])
+    texts_to_tokenize = list(dict.fromkeys(text for pair in answered for text in pair))
+    tokens = dict(zip(texts_to_tokenize, caption_tokens(tokenizer, texts_to_tokenize), strict=True))
+    gold_tokens = [tokens[gold] for _, gold in answered]
+    answer_tokens = [tokens[answer] for answer, _ in answered]
     # A repeated (answer, gold) pair is scored once; BLEU is computed here while the workers score pairs.
     first_sample: dict[tuple[str, str], int] = {}
     for index, pair in enumerate(answered):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -281,14 +282,24 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _count_all(flags: list[list[bool]], depth: int) -> int:
-    """Samples whose first ``depth`` flags all hold."""
-    return sum(all(sample[:depth]) for sample in flags)
+def _count_all(flags: list[list[bool]], k: int) -> list[int]:
+    """For j = 1..k, the samples whose first j flags all hold."""
+    ends = Counter(sample.index(False) if False in sample else k for sample in flags)  # all hold up to j = end
+    counts, holding = [], len(flags)
+    for depth in range(1, k + 1):
+        holding -= ends[depth - 1]
+        counts.append(holding)
+    return counts
 
 
-def _count_any(flags: list[list[bool]], depth: int) -> int:
-    """Samples with a flag among the first ``depth`` that holds."""
-    return sum(any(sample[:depth]) for sample in flags)
+def _count_any(flags: list[list[bool]], k: int) -> list[int]:
+    """For j = 1..k, the samples with a flag among the first j that holds."""
+    starts = Counter(sample.index(True) for sample in flags if True in sample)
+    counts, found = [], 0
+    for depth in range(1, k + 1):
+        found += starts[depth - 1]
+        counts.append(found)
+    return counts
 
 
 def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]], k: int, *,
@@ -355,17 +366,18 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
                            for f in valid])
 
     metrics: dict[str, float | int | None] = {"num_all": len(padded)}
-    for depth in range(1, k + 1):
-        metrics[f"num_t{depth}_no_answer"] = _count_all(no_answer, depth)
-        metrics[f"num_t{depth}_invalid"] = _count_all(invalid, depth)
-    for depth in range(1, k + 1):
-        metrics[f"num_t{depth}_exact_match"] = _count_any(exact, depth)
+    metrics.update(_by_depth({"no_answer": _count_all(no_answer, k), "invalid": _count_all(invalid, k)}))
+    metrics.update(_by_depth({"exact_match": _count_any(exact, k)}))
     metrics.update(fingerprint_metrics())
     if match_parts:
-        for depth in range(1, k + 1):
-            metrics[f"num_t{depth}_subset"] = _count_any(subset, depth)
-            metrics[f"num_t{depth}_intersection"] = _count_any(intersection, depth)
+        metrics.update(_by_depth({"subset": _count_any(subset, k), "intersection": _count_any(intersection, k)}))
     return metrics
+
+
+def _by_depth(counts: dict[str, list[int]]) -> dict[str, int]:
+    """``num_t{j}_{name}`` for j = 1..k, the names' counts at one j next to each other."""
+    k = len(next(iter(counts.values())))
+    return {f"num_t{depth}_{name}": values[depth - 1] for depth in range(1, k + 1) for name, values in counts.items()}
 
 
 def _facts_of(canonical: str | None, inchis: dict[str, str | None], parses: dict[str, bool],
