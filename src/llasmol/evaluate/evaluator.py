@@ -127,9 +127,9 @@ class TaskInput:
     golds: GoldAnswers
 
 
-def load_task_inputs(predictions_dir: Path | str, gold: Path | str | None = None,
-                     tasks: Sequence[str] | str | None = None) -> list[TaskInput]:
-    """Read and check every prediction file (and its golds) before any scoring starts."""
+def task_files(predictions_dir: Path | str, gold: Path | str | None = None,
+               tasks: Sequence[str] | str | None = None) -> dict[str, Path]:
+    """``{task name: predictions file}`` to score, in registry order; each task's gold file checked to exist."""
     wanted = resolve_tasks(tasks) if tasks is not None else None
     files = prediction_files(predictions_dir, wanted)
     for task in wanted or []:
@@ -137,24 +137,37 @@ def load_task_inputs(predictions_dir: Path | str, gold: Path | str | None = None
             warnings.warn(f"no {task.name}.jsonl in {predictions_dir}", EvaluationWarning, stacklevel=2)
     if not files:
         raise FileNotFoundError(f"no task prediction files (<task>.jsonl) in {predictions_dir}")
-    if gold is not None and not Path(gold).is_dir():
-        raise FileNotFoundError(f"gold split folder not found: {gold}")
-    inputs = []
-    for name, path in files.items():
-        task = get_task(name)
-        records = read_predictions(path, task)
-        if not records:
-            warnings.warn(f"{path}: no samples, skipped", EvaluationWarning, stacklevel=2)
-            continue
-        if gold is None:
-            golds = golds_from_records(records, path)
-        else:
-            gold_path = Path(gold) / f"{task.name}.jsonl"
-            if not gold_path.is_file():
-                raise FileNotFoundError(f"gold file not found: {gold_path}")
-            golds = golds_from_split(task, records, path, gold_path)
-        inputs.append(TaskInput(task, path, records, golds))
-    return inputs
+    if gold is not None:
+        if not Path(gold).is_dir():
+            raise FileNotFoundError(f"gold split folder not found: {gold}")
+        for name in files:
+            if not (Path(gold) / f"{name}.jsonl").is_file():
+                raise FileNotFoundError(f"gold file not found: {Path(gold) / f'{name}.jsonl'}")
+    return files
+
+
+def load_task_input(task: Task, path: Path, gold: Path | str | None = None) -> TaskInput | None:
+    """One predictions file's records and their golds (from ``gold``'s file of the task, else the records').
+
+    ``None``, with a warning, for a file without samples.
+    """
+    records = read_predictions(path, task)
+    if not records:
+        warnings.warn(f"{path}: no samples, skipped", EvaluationWarning, stacklevel=2)
+        return None
+    if gold is None:
+        golds = golds_from_records(records, path)
+    else:
+        golds = golds_from_split(task, records, path, Path(gold) / f"{task.name}.jsonl")
+    return TaskInput(task, path, records, golds)
+
+
+def load_task_inputs(predictions_dir: Path | str, gold: Path | str | None = None,
+                     tasks: Sequence[str] | str | None = None) -> list[TaskInput]:
+    """Read and check every prediction file (and its golds) before any scoring starts."""
+    files = task_files(predictions_dir, gold, tasks)
+    loaded = (load_task_input(get_task(name), path, gold) for name, path in files.items())
+    return [item for item in loaded if item is not None]
 
 
 class _RichHook:
@@ -215,19 +228,38 @@ def _answer_count(item: TaskInput) -> int:
     return sum(len(record.answers or ()) for record in item.records)
 
 
-def _canonicalize_molecule_tasks(items: Sequence[TaskInput], pool: WorkPool, bar: Any) -> Callable[[], None]:
-    """Send every molecule task's SMILES to the workers at once; the returned function waits for them."""
-    if len(items) < 2 or pool.workers < 2:
-        return lambda: None
-    hook = _RichHook(bar, bar.add_task(f"{'SMILES':>10}", total=0)) if bar else None
-    remember = canonicalize_later([text for item in items for text in _molecule_strings(item)], pool, hook)
+def _is_molecule_task(name: str) -> bool:
+    return get_task(name).metric_family is MetricFamily.MOLECULE
+
+
+def _read_inputs(files: dict[str, Path], gold: Path | str | None, pool: WorkPool, bar: Any
+                 ) -> tuple[list[TaskInput], Callable[[], None]]:
+    """(every file's input, in registry order; a function that waits for the workers' first SMILES).
+
+    Molecule tasks are read first, and each one's golds and first answers go to the workers as
+    soon as it is read: they canonicalize while this process reads the rest.
+    """
+    send = pool.workers > 1 and any(_is_molecule_task(name) for name in files)
+    hook = _RichHook(bar, bar.add_task(f"{'SMILES':>10}", total=0)) if bar and send else None
+    inputs: dict[str, TaskInput] = {}
+    waits, sent = [], set()
+    for name in sorted(files, key=lambda name: not _is_molecule_task(name)):
+        item = load_task_input(get_task(name), files[name], gold)
+        if item is None:
+            continue
+        inputs[name] = item
+        if send and _is_molecule_task(name):
+            strings = [text for text in _molecule_strings(item) if text not in sent]
+            sent.update(strings)
+            waits.append(canonicalize_later(strings, pool, hook))
 
     def finish() -> None:
-        remember()
+        for remember in waits:
+            remember()
         if hook is not None:
             hook.finish()
 
-    return finish
+    return [inputs[name] for name in files if name in inputs], finish
 
 
 def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = None,
@@ -241,24 +273,26 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     (``report.md`` goes beside it), both atomically. ``workers``: processes for the RDKit and
     METEOR work.
     """
-    inputs = load_task_inputs(predictions_dir, gold, tasks)
+    files = task_files(predictions_dir, gold, tasks)
+    families = {get_task(name).metric_family for name in files}
     captions = CaptionResources(scibert_vocab)
-    caption_items = [item for item in inputs if item.task.metric_family is MetricFamily.CAPTION]
-    molecule_items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
-    other_items = [item for item in inputs if item not in caption_items and item not in molecule_items]
     # Beside molecule tasks, captions are scored in this process (which also loads WordNet and the
     # tokenizer) while the workers score molecules; alone, they use the workers.
-    beside = bool(caption_items and molecule_items)
-    if caption_items:
+    beside = MetricFamily.CAPTION in families and MetricFamily.MOLECULE in families
+    if MetricFamily.CAPTION in families:
         captions.load_tokenizer()  # fail on a missing vocabulary before the long work
-    if caption_items and not beside:
-        warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
+        if not beside:
+            warm_caption_scorers(captions.nltk_data)  # WordNet read once, here, before the workers fork
+    executor = ThreadPoolExecutor(max_workers=1 + sum(map(_is_molecule_task, files)))
     pool = WorkPool(workers).start()
-    executor = ThreadPoolExecutor(max_workers=1 + len(molecule_items))
     try:
         with _progress_bar(show_progress) as bar:
-            canonicalized = _canonicalize_molecule_tasks(molecule_items, pool, bar)
-            side_by_side = [executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)] if beside else []
+            inputs, canonicalized = _read_inputs(files, gold, pool, bar)
+            caption_items = [item for item in inputs if item.task.metric_family is MetricFamily.CAPTION]
+            molecule_items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
+            other_items = [item for item in inputs if item not in caption_items and item not in molecule_items]
+            side_by_side = ([executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)]
+                            if beside else [])
             canonicalized()
             # Each molecule task on its own thread: while one waits for its workers' results,
             # another's work keeps the workers busy. The task with most answers goes first, so
