@@ -88,6 +88,23 @@ def test_invalid_gold_among_tasks_scored_side_by_side_on_workers(tmp_path, smoli
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_bad_file_read_after_smiles_went_to_the_workers_stops_the_run(tmp_path, smolinstruct_val):
+    # molecule tasks are read first and their SMILES sent to the workers while the rest is read
+    _write_lines(tmp_path / "forward_synthesis.jsonl", _prediction_lines(smolinstruct_val, "forward_synthesis", 200))
+    bad = _write_lines(tmp_path / "name_conversion-i2f.jsonl", [{"input": "x", "gold": "C", "pred": ["C"]}, "{broken"])
+    with pytest.raises(DataFormatError) as caught:
+        evaluate_predictions(tmp_path, output=tmp_path / "metrics.json", workers=2, show_progress=False)
+    assert caught.value.path == bad and caught.value.line == 2
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_missing_gold_file_is_an_error_before_any_file_is_read(tmp_path):
+    _write_lines(tmp_path / "forward_synthesis.jsonl", ["{broken"])  # an error of its own, if it were read
+    (tmp_path / "split").mkdir()
+    with pytest.raises(FileNotFoundError, match="gold file not found"):
+        evaluate_predictions(tmp_path, gold=tmp_path / "split", workers=2, show_progress=False)
+
+
 def test_input_missing_from_the_gold_split_is_an_error(tmp_path, smolinstruct_val):
     _write_lines(tmp_path / "name_conversion-s2f.jsonl", [{"input": "not in the split", "gold": "C", "pred": ["C"]}])
     with pytest.raises(DataFormatError, match="not found in"):
