@@ -75,7 +75,9 @@ def answer_depth(task: Task, records: Sequence[PredictionRecord]) -> int:
 def _molecule_strings(item: TaskInput) -> list[str]:
     """The normalized SMILES a molecule task canonicalizes first: its golds and first answers."""
     golds = [[normalize_answer(gold, item.task) for gold in sample] for sample in item.golds.answers]
-    return first_strings(_normalized_answers(item.task, item.records), golds)
+    firsts = [[normalize_answer(record.answers[0], item.task)] if record.answers and record.answers[0] is not None
+              else None for record in item.records]  # first_strings reads only each sample's first answer
+    return first_strings(firsts, golds)
 
 
 def _normalized_answers(task: Task, records: Sequence[PredictionRecord]) -> list[list[str | None] | None]:
