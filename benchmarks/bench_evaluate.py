@@ -3,9 +3,11 @@
 Each validation sample gets k answers (k = the task's num_return_sequences): the gold, the gold
 written another way, the gold with a mutated atom, a broken string, an empty answer, another
 sample's gold, in shuffled order; a few samples are skipped (null). The samples are repeated up
-to the test split's size. With ``--fresh-copies`` every SMILES of a repeated copy is written anew
-(random atom order), so that copies share no strings and caches help only as much as they would
-on distinct test samples.
+to the test split's size (about twice the validation split for the SMILES and caption tasks).
+By default (``--copies distinct``) each repeated copy has other molecules and captions, as
+distinct test samples do; ``--copies rewritten`` writes the same molecules anew (random atom
+order), so that only work keyed by strings is repeated; ``--copies repeated`` repeats the samples
+as they are, which flatters every cache.
 
 Then ``evaluate_predictions`` is timed as a program is: in a fresh process, from its start
 (interpreter, imports, WordNet) to the metrics. A re-implementation of the reference's per-sample
@@ -14,7 +16,7 @@ extrapolated; what it does once per run (importing its libraries, loading the to
 WordNet) is timed once, in a fresh process. The metrics of both on that subset are compared. Ours
 is timed again after the reference, and the ratio uses the mean of the two runs.
 
-Usage: python benchmarks/bench_evaluate.py [--workers 2] [--reference-samples 150] [--fresh-copies]
+Usage: python benchmarks/bench_evaluate.py [--workers 2] [--reference-samples 150] [--copies distinct]
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from rdkit import Chem, RDLogger
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from llasmol.data.raw import iter_raw_records
+from llasmol.data.raw import RawRecord, iter_raw_records
 from llasmol.evaluate import CaptionResources, read_predictions, score_task
 from llasmol.evaluate.gold import golds_from_records, normalize_answer
 from llasmol.tasks import TASKS, AnswerType, Task
@@ -60,6 +62,37 @@ def _rewrite(smiles: str, rng: random.Random) -> str:
     if mol is None:
         return smiles
     return Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(1 << 30))[0]
+
+
+_SUBSTITUENTS = ("C", "C", "N", "O", "F", "Cl")
+
+
+def _variant(smiles: str, rng: random.Random) -> str:
+    """Another molecule like ``smiles`` (Kekulé SMILES): a hydrogen replaced by a small substituent."""
+    mol = Chem.MolFromSmiles(smiles.replace(";", "."))
+    if mol is None:
+        return smiles
+    spots = [atom.GetIdx() for atom in mol.GetAtoms() if atom.GetTotalNumHs() > 0]
+    rng.shuffle(spots)
+    for spot in spots[:5]:
+        edited = Chem.RWMol(mol)
+        atom = edited.GetAtomWithIdx(spot)
+        if atom.GetNumExplicitHs():
+            atom.SetNumExplicitHs(atom.GetNumExplicitHs() - 1)
+        edited.AddBond(spot, edited.AddAtom(Chem.Atom(rng.choice(_SUBSTITUENTS))), Chem.BondType.SINGLE)
+        try:
+            Chem.SanitizeMol(edited)
+        except Chem.MolSanitizeException:
+            continue
+        return Chem.MolToSmiles(edited, kekuleSmiles=True)
+    return smiles
+
+
+def _rotated_sentences(text: str, turn: int) -> str:
+    """The caption's sentences, the first ``turn`` moved to the end: other text, same words."""
+    sentences = [sentence for sentence in text.split(". ") if sentence]
+    turn %= len(sentences) or 1
+    return ". ".join(sentences[turn:] + sentences[:turn])
 
 
 def _mutate(smiles: str, rng: random.Random) -> str:
@@ -115,8 +148,28 @@ def _answers(task: Task, gold: str, other: str, rng: random.Random) -> list[str]
     return _property_answers(task, gold, rng)
 
 
-def build_predictions(val: Path, folder: Path, fresh_copies: bool = False, seed: int = 0) -> dict[str, int]:
-    """Write perturbed ``<task>.jsonl`` predictions at the test split's size; samples per task."""
+def _copy_of(task: Task, records: list[RawRecord], copy: int, copies: str, rng: random.Random) -> list[tuple[str, str]]:
+    """(input, gold) of each record in repeated copy number ``copy`` (0: the records as they are)."""
+    if not copy or copies == "repeated":
+        return [(record.input, record.output) for record in records]
+    if task.answer_type is AnswerType.SMILES:
+        if copies == "rewritten":
+            return [(record.input, _rewrite(record.output, rng)) for record in records]
+        return [(f"{record.input} (variant {copy})", _variant(record.output, rng)) for record in records]
+    if copies == "distinct" and task.answer_type is AnswerType.TEXT:
+        return [(f"{record.input} (variant {copy})", _rotated_sentences(record.output, copy)) for record in records]
+    return [(record.input, record.output) for record in records]
+
+
+def build_predictions(val: Path, folder: Path, copies: str = "repeated", seed: int = 0) -> dict[str, int]:
+    """Write perturbed ``<task>.jsonl`` predictions at the test split's size; samples per task.
+
+    ``copies`` says how the validation samples are repeated up to that size: ``repeated`` as they
+    are; ``rewritten`` with each SMILES gold written anew (the same molecules, other strings);
+    ``distinct`` with other molecules (a hydrogen of each gold replaced by a small substituent)
+    and captions with their sentences in another order, each copy with its own inputs, so that no
+    copy shares work with another beyond what distinct test samples share.
+    """
     rng = random.Random(seed)
     sizes = {}
     for name, task in TASKS.items():
@@ -124,14 +177,13 @@ def build_predictions(val: Path, folder: Path, fresh_copies: bool = False, seed:
         wanted = TEST_SPLIT_SIZES[name]
         lines = []
         for copy in range(math.ceil(wanted / len(raw))):
-            for index, record in enumerate(raw):
+            samples = _copy_of(task, raw, copy, copies, rng)
+            for index, (record, (text, gold)) in enumerate(zip(raw, samples, strict=True)):
                 if len(lines) == wanted:
                     break
-                gold, other = record.output, raw[(index * 7 + 3) % len(raw)].output
-                if copy and fresh_copies and task.answer_type is AnswerType.SMILES:
-                    gold, other = _rewrite(gold, rng), _rewrite(other, rng)
+                other = samples[(index * 7 + 3) % len(raw)][1]
                 answers = None if rng.random() < SKIPPED_FRACTION else _answers(task, gold, other, rng)
-                lines.append(json.dumps({"input": record.input, "gold": gold, "pred": answers, "task": name,
+                lines.append(json.dumps({"input": text, "gold": gold, "pred": answers, "task": name,
                                          "target": record.target}))
         (folder / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
         sizes[name] = len(lines)
@@ -227,8 +279,10 @@ def main() -> None:
     parser.add_argument("--val", type=Path, default=DATA / "smolinstruct" / "val")
     parser.add_argument("--scibert-vocab", type=Path, default=DATA / "scibert" / "vocab.txt")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--fresh-copies", action="store_true",
-                        help="write the SMILES of repeated copies anew (no strings shared between copies)")
+    parser.add_argument("--copies", choices=["distinct", "rewritten", "repeated"], default="distinct",
+                        help="how validation samples are repeated up to the test split's size (see build_predictions)")
+    parser.add_argument("--fresh-copies", action="store_const", const="rewritten", dest="copies",
+                        help="the same as --copies rewritten")
     parser.add_argument("--reference-samples", type=int, default=150,
                         help="samples per task for the reference timing and comparison (0: skip)")
     args = parser.parse_args()
@@ -236,7 +290,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         start = time.perf_counter()
-        sizes = build_predictions(args.val, folder, args.fresh_copies)
+        sizes = build_predictions(args.val, folder, args.copies)
         total = sum(sizes.values())
         answers = sum(len(json.loads(line)["pred"] or []) for path in folder.glob("*.jsonl")
                       for line in path.read_text().splitlines())

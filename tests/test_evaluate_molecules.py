@@ -152,6 +152,43 @@ def test_similarity_to_itself_equals_the_fingerprints_on_real_molecules(smolinst
     assert not mismatches
 
 
+@pytest.mark.parametrize("smiles", ["CCO", "C", "N", "O", "CC", "C=C", "C#C", "ClCCl", "C1CC1", "C1CC1.O",
+                                    "CC(C)(C)C", "CN.C", "BrBr", "C/C=C/C", "C[N+](C)(C)C", "c1ccccc1", "*CN"])
+def test_self_similarities_read_from_text_equal_the_fingerprints_or_are_left_open(smiles):
+    from llasmol.chem import self_similarities_of_text
+
+    canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), kekuleSmiles=True)
+    from_text = self_similarities_of_text(canonical)
+    settled = any(char in canonical for char in "NO1") and "[" not in canonical and "*" not in canonical
+    assert (from_text is not None) == settled
+    if from_text is not None:
+        assert from_text == _legacy_similarities(canonical, canonical)
+
+
+def _canonical_forms_of_validation_smiles(folder, count) -> set[str]:
+    from llasmol.chem import canonicalize_smiles
+
+    texts = [text for name in ("forward_synthesis", "retrosynthesis", "molecule_generation", "name_conversion-i2s")
+             for record in _records(folder, name, count) for text in (record.input, record.output)]
+    return {form for form in map(canonicalize_smiles, texts) if form}
+
+
+def test_bracket_free_canonical_parts_read_back_and_their_self_similarities_from_text(smolinstruct_val):
+    from llasmol.chem import reads_back, self_similarities, self_similarities_of_text
+
+    forms = _canonical_forms_of_validation_smiles(smolinstruct_val, 500)
+    parts = {part for form in forms for part in form.split(".")}
+    said_to_read_back = [part for part in parts if reads_back(part)]
+    assert len(said_to_read_back) > 1000 and len(parts) - len(said_to_read_back) > 200
+    assert all(Chem.MolFromSmiles(part) is not None for part in said_to_read_back)
+    assert not any(reads_back(part) for part in parts if "[" in part)
+    assert not reads_back("c1ccccc1")  # aromatic text is not a canonical (Kekulé) part: parse it
+    from_text = {form: self_similarities_of_text(form) for form in forms}
+    settled = [form for form, found in from_text.items() if found is not None]
+    assert len(settled) > len(forms) // 2
+    assert all(from_text[form] == self_similarities(Chem.MolFromSmiles(form)) for form in settled)
+
+
 def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smolinstruct_val):
     """Golds met only in exact pairs take the short cut; the same gold beside a wrong answer does not."""
     from llasmol.evaluate.molecules import forget_remembered

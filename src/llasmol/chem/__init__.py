@@ -5,6 +5,7 @@ from llasmol.chem.fingerprints import (
     fingerprint_similarities,
     molecule_fingerprints,
     self_similarities,
+    self_similarities_of_text,
 )
 from llasmol.chem.formula import FormulaError, formula_of_smiles, is_valid_formula, parse_formula
 from llasmol.chem.smiles import (
@@ -13,6 +14,7 @@ from llasmol.chem.smiles import (
     molecule_identity,
     part_identities,
     part_inchi,
+    reads_back,
 )
 
 __all__ = [
@@ -28,5 +30,7 @@ __all__ = [
     "parse_formula",
     "part_identities",
     "part_inchi",
+    "reads_back",
     "self_similarities",
+    "self_similarities_of_text",
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import MACCSkeys, rdFingerprintGenerator
+
+from llasmol.chem.smiles import reads_back
 
 _RDKIT_PATH = rdFingerprintGenerator.GetRDKitFPGenerator()
 _MORGAN_R2 = rdFingerprintGenerator.GetMorganGenerator(radius=2)
@@ -56,3 +59,22 @@ def self_similarities(mol: Chem.Mol) -> tuple[float, float, float]:
     """
     return (1.0 if _has_maccs_keys(mol) else 0.0, 1.0 if mol.GetNumBonds() else 0.0,
             1.0 if mol.GetNumAtoms() else 0.0)
+
+
+_ORGANIC_ATOM = re.compile(r"Cl|Br|[BCNOPSFI]")
+# In a bracket-free Kekulé part: a nitrogen, an oxygen or a ring closure (ring atoms), each a MACCS key.
+_MACCS_KEY_TEXT = re.compile(r"[NO%0-9]")
+
+
+def self_similarities_of_text(canonical: str) -> tuple[float, float, float] | None:
+    """:func:`self_similarities` of a canonical form read from its text; ``None`` where it does not settle them.
+
+    Settled when every part is bracket-free (so RDKit reads it back, see
+    :func:`llasmol.chem.smiles.reads_back`) and a nitrogen, an oxygen or a ring closure sets a
+    MACCS key: the path fingerprint then is empty exactly when no part has two atoms (a bond).
+    """
+    parts = canonical.split(".")
+    if not _MACCS_KEY_TEXT.search(canonical) or not all(reads_back(part) for part in parts):
+        return None
+    has_bond = any(len(_ORGANIC_ATOM.findall(part)) > 1 for part in parts)
+    return (1.0, 1.0 if has_bond else 0.0, 1.0)

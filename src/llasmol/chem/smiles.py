@@ -155,6 +155,21 @@ def _rebuilt_canonical(smiles: str) -> str | None:
     return Chem.MolToSmiles(mol, kekuleSmiles=True)
 
 
+# A part of a canonical form written with organic-subset atoms only (Kekulé: no aromatic atoms).
+_BRACKET_FREE_KEKULE = re.compile(r"(?:Cl|Br|[BCNOPSFI]|[-=#/\\()%0-9])+")
+
+
+def reads_back(canonical_part: str) -> bool:
+    """Whether RDKit surely reads back a part of a canonical form, known from its text alone.
+
+    True for a part without bracket atoms. It is RDKit's Kekulé SMILES of a sanitized molecule:
+    each atom is uncharged, with the hydrogens its default valence gives it, and each bond is
+    written with its order, so the reading has the same atoms, bonds and valences, which passed
+    sanitization once (checked on real parts, see tests). ``False`` means: parse it to know.
+    """
+    return _BRACKET_FREE_KEKULE.fullmatch(canonical_part) is not None
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def canonicalize_smiles(smiles: str) -> str | None:
     """Canonical Kekulé isomeric SMILES with sorted '.'-parts, or ``None`` if invalid.

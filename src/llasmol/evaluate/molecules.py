@@ -22,7 +22,9 @@ from llasmol.chem import (
     fingerprint_similarities,
     molecule_fingerprints,
     part_inchi,
+    reads_back,
     self_similarities,
+    self_similarities_of_text,
 )
 from llasmol.evaluate.gold import InvalidGoldError
 from llasmol.evaluate.parallel import WorkPool
@@ -162,6 +164,17 @@ def _remembered_later_on(pool: WorkPool, progress: ProgressHook, memory: dict[Ke
 
     def start(keys: list[Key]) -> Callable[[], dict[Key, Value]]:
         return _remembered_later(list(dict.fromkeys(keys)), memory, on_workers)
+
+    return start
+
+
+def _parse_checks_on(pool: WorkPool, progress: ProgressHook) -> Callable[[list[str]], Callable[[], dict[str, bool]]]:
+    """``start(parts)``: whether RDKit reads back each canonical part; parsed only where the text leaves it open."""
+    check = _remembered_later_on(pool, progress, _remembered_parses, _parses_chunk)
+
+    def start(parts: list[str]) -> Callable[[], dict[str, bool]]:
+        finish = check([part for part in parts if not reads_back(part)])
+        return lambda: {**dict.fromkeys(parts, True), **finish()}
 
     return start
 
@@ -318,7 +331,7 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
             if canonical[gold] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
     gold_forms = [[canonical[gold] for gold in sample_golds] for sample_golds in golds]
-    check_parses = _remembered_later_on(pool, progress, _remembered_parses, _parses_chunk)
+    check_parses = _parse_checks_on(pool, progress)
     parses = check_parses(_parts_of(form for forms in gold_forms for form in forms))()
     padded, not_canonicalized = _answers_worth_scoring(padded, gold_forms, canonical, parses, canonicalize, match_parts)
     # Only samples with a valid answer written unlike their golds (or one left uncanonicalized)
@@ -480,19 +493,22 @@ def _compare_later(pool: WorkPool, progress: ProgressHook, pairs: list[tuple[str
     """Start fingerprinting the molecules of ``pairs``; the returned function waits and compares them.
 
     Each molecule is fingerprinted once, on one worker; the similarities are cheap here. A
-    molecule met only in pairs with itself (an exact answer) needs no full fingerprints.
+    molecule met only in pairs with itself (an exact answer) needs no full fingerprints, and
+    mostly not even parsing (see :func:`self_similarities_of_text`).
     """
     molecules = list(dict.fromkeys(molecule for pair in pairs if pair[0] != pair[1] for molecule in pair))
     fingerprinted = set(molecules)
-    only_self = [answer for answer in dict.fromkeys(answer for answer, gold in pairs if answer == gold)
-                 if answer not in fingerprinted]
-    progress.add(len(molecules) + len(only_self))
+    itself = {answer: self_similarities_of_text(answer)
+              for answer in dict.fromkeys(answer for answer, gold in pairs if answer == gold)
+              if answer not in fingerprinted}
+    to_parse = [answer for answer, found in itself.items() if found is None]
+    progress.add(len(molecules) + len(to_parse))
     fingerprints = pool.map_later(_fingerprint_chunk, molecules, progress.advance)
-    self_similarities = pool.map_later(_self_similarity_chunk, only_self, progress.advance)
+    self_similarities = pool.map_later(_self_similarity_chunk, to_parse, progress.advance)
 
     def compare() -> list[Similarities | None]:
         found = dict(zip(molecules, fingerprints(), strict=True))
-        itself = dict(zip(only_self, self_similarities(), strict=True))
+        itself.update(zip(to_parse, self_similarities(), strict=True))
         return [itself[answer] if answer in itself
                 else None if found[answer] is None or found[gold] is None
                 else fingerprint_similarities(found[answer], found[gold]) for answer, gold in pairs]
