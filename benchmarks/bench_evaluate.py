@@ -150,13 +150,11 @@ def _answers(task: Task, gold: str, other: str, rng: random.Random) -> list[str]
 
 def _copy_of(task: Task, records: list[RawRecord], copy: int, copies: str, rng: random.Random) -> list[tuple[str, str]]:
     """(input, gold) of each record in repeated copy number ``copy`` (0: the records as they are)."""
-    if not copy or copies == "repeated":
-        return [(record.input, record.output) for record in records]
-    if task.answer_type is AnswerType.SMILES:
-        if copies == "rewritten":
-            return [(record.input, _rewrite(record.output, rng)) for record in records]
+    if copy and copies == "rewritten" and task.answer_type is AnswerType.SMILES:
+        return [(record.input, _rewrite(record.output, rng)) for record in records]
+    if copy and copies == "distinct" and task.answer_type is AnswerType.SMILES:
         return [(f"{record.input} (variant {copy})", _variant(record.output, rng)) for record in records]
-    if copies == "distinct" and task.answer_type is AnswerType.TEXT:
+    if copy and copies == "distinct" and task.answer_type is AnswerType.TEXT:
         return [(f"{record.input} (variant {copy})", _rotated_sentences(record.output, copy)) for record in records]
     return [(record.input, record.output) for record in records]
 
