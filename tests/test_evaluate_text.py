@@ -174,16 +174,28 @@ def test_bit_parallel_lcs_equals_rouge_scores_table(smolinstruct_val):
     assert max(lcs_length(a, b) for a, b in pairs) > 64  # masks wider than a machine word
 
 
-def test_bleu_in_one_pass_equals_two_corpus_bleu_calls(smolinstruct_val):
+def test_bleu_equals_nltks_corpus_bleu(smolinstruct_val):
+    import warnings
+
     from nltk.translate.bleu_score import corpus_bleu
 
     from llasmol.evaluate.captions import _bleu_scores
 
     golds = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 40)]
-    for answers in ([gold[: len(gold) // 2] for gold in golds], [gold[::2] for gold in golds], golds[::-1]):
+    answer_sets = [
+        [gold[: len(gold) // 2] for gold in golds],  # short: brevity penalty
+        [gold[::2] for gold in golds],
+        golds[::-1],
+        [gold + gold[:5] for gold in golds],  # longer than the golds, repeated n-grams clipped
+        [gold[:3] for gold in golds[:-1]] + [[]],  # shorter than four tokens, one empty
+        [[gold[0]] * 4 for gold in golds],  # no bigram in common: later orders 0, the scores tiny
+    ]
+    for answers in answer_sets:
         references = [[gold] for gold in golds]
-        expected = {"bleu2": corpus_bleu(references, answers, weights=(0.5, 0.5)),
-                    "bleu4": corpus_bleu(references, answers)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = {"bleu2": corpus_bleu(references, answers, weights=(0.5, 0.5)),
+                        "bleu4": corpus_bleu(references, answers)}
         assert _bleu_scores(golds, answers) == expected
     assert _bleu_scores([["a", "b"]], [["c"]]) == {"bleu2": 0.0, "bleu4": 0.0}
 

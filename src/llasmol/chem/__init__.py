@@ -11,6 +11,7 @@ from llasmol.chem.formula import FormulaError, formula_of_smiles, is_valid_formu
 from llasmol.chem.smiles import (
     canonicalize_molecule,
     canonicalize_smiles,
+    has_inchi,
     molecule_identity,
     part_identities,
     part_inchi,
@@ -24,6 +25,7 @@ __all__ = [
     "canonicalize_smiles",
     "fingerprint_similarities",
     "formula_of_smiles",
+    "has_inchi",
     "is_valid_formula",
     "molecule_fingerprints",
     "molecule_identity",

@@ -170,6 +170,20 @@ def reads_back(canonical_part: str) -> bool:
     return _BRACKET_FREE_KEKULE.fullmatch(canonical_part) is not None
 
 
+# Standard InChI refuses a structure of 1024 atoms or more; a shorter text has fewer atoms.
+_INCHI_TEXT_LIMIT = 1000
+
+
+def has_inchi(canonical_part: str) -> bool:
+    """Whether a part of a canonical form surely has a non-empty standard InChI, known from its text.
+
+    True for a part that :func:`reads_back` of fewer than 1000 characters: a neutral molecule of
+    organic-subset atoms at default valences and fewer than 1000 atoms, which InChI always writes
+    (checked on every such part of the real data, see tests). ``False`` means: compute it to know.
+    """
+    return len(canonical_part) < _INCHI_TEXT_LIMIT and reads_back(canonical_part)
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def canonicalize_smiles(smiles: str) -> str | None:
     """Canonical Kekulé isomeric SMILES with sorted '.'-parts, or ``None`` if invalid.

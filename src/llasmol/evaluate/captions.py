@@ -7,9 +7,12 @@ look-up (same scores, far fewer WordNet reads), on the given pool (one process, 
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
+from collections import Counter
 from collections.abc import Sequence
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ Tokens = list[str]
 _SPECIAL_TOKENS = frozenset({"[PAD]", "[CLS]", "[SEP]"})
 _MAX_REMEMBERED_TEXTS = 1 << 16
 _METRIC_NAMES = ("bleu2", "bleu4", "rouge_1", "rouge_2", "rouge_l", "meteor_score")
+_BLEU_ORDERS = 4
 
 
 class _MemoizedStemmer:
@@ -213,16 +217,39 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict[str, float]:
-    """Corpus BLEU-2 and BLEU-4 (NLTK, one reference per answer)."""
-    from nltk.translate.bleu_score import corpus_bleu
+def _ngram_counts(tokens: Tokens, order: int) -> Counter[tuple[str, ...]]:
+    return Counter(zip(*(tokens[start:] for start in range(order)), strict=False))  # n-grams: shorter rows end it
 
-    references = [[tokens] for tokens in gold_tokens]
+
+def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict[str, float]:
+    """Corpus BLEU-2 and BLEU-4, one reference per answer, as NLTK's ``corpus_bleu`` computes them.
+
+    The clipped n-gram matches and n-gram totals are summed here (each text's n-grams counted
+    once per order), then combined exactly as ``corpus_bleu`` does, with NLTK's brevity penalty
+    and unsmoothed precisions; the tests check both scores equal ``corpus_bleu``'s.
+    """
+    from nltk.translate.bleu_score import SmoothingFunction, brevity_penalty
+
+    matches, totals = [0] * _BLEU_ORDERS, [0] * _BLEU_ORDERS
+    for gold, answer in zip(gold_tokens, answer_tokens, strict=True):
+        for order in range(1, _BLEU_ORDERS + 1):
+            gold_counts = _ngram_counts(gold, order)
+            answer_counts = _ngram_counts(answer, order)
+            matches[order - 1] += sum(min(count, gold_counts.get(ngram, 0)) for ngram, count in answer_counts.items())
+            totals[order - 1] += max(1, len(answer) - order + 1)
+    if matches[0] == 0:
+        return {"bleu2": 0.0, "bleu4": 0.0}
+    penalty = brevity_penalty(sum(map(len, gold_tokens)), sum(map(len, answer_tokens)))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # NLTK warns when some n-gram order has no match; the score is then 0
-        # One pass counts the n-grams of both (each order's precision is its own).
-        scores = corpus_bleu(references, answer_tokens, weights=[(0.5, 0.5), (0.25, 0.25, 0.25, 0.25)])
-    return {"bleu2": float(scores[0]), "bleu4": float(scores[1])}
+        warnings.simplefilter("ignore")  # NLTK warns when some order has no match; the score is then 0
+        precisions = SmoothingFunction().method0([Fraction(matched, total, _normalize=False)
+                                                  for matched, total in zip(matches, totals, strict=True)])
+    scores = {}
+    for name, weights in (("bleu2", (0.5, 0.5)), ("bleu4", (0.25, 0.25, 0.25, 0.25))):
+        logs = (weight * math.log(precision)
+                for weight, precision in zip(weights, precisions[:len(weights)], strict=True) if precision > 0)
+        scores[name] = float(penalty * math.exp(math.fsum(logs)))
+    return scores
 
 
 def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]], tokenizer: Any,

@@ -20,6 +20,7 @@ from llasmol.chem import (
     FingerprintSet,
     canonicalize_smiles,
     fingerprint_similarities,
+    has_inchi,
     molecule_fingerprints,
     part_inchi,
     reads_back,
@@ -335,12 +336,14 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     parses = check_parses(_parts_of(form for forms in gold_forms for form in forms))()
     padded, not_canonicalized = _answers_worth_scoring(padded, gold_forms, canonical, parses, canonicalize, match_parts)
     # Only samples with a valid answer written unlike their golds (or one left uncanonicalized)
-    # need InChIs, of golds and answers.
+    # need InChIs. Of their golds' parts, first those whose InChI may be empty: heavy atoms then
+    # tell the others apart from the answers (see _answer_parts_needing_inchis).
     compared = sorted({index for index, (sample, forms) in enumerate(zip(padded, gold_forms, strict=True))
                        if any(canonical.get(a) not in (None, *forms) for a in sample if _present(a))}
                       | set(not_canonicalized))
     compute_inchis = _remembered_later_on(pool, progress, _remembered_inchis, _inchi_chunk)
-    gold_inchis = compute_inchis(_parts_of(form for index in compared for form in gold_forms[index]))
+    gold_inchis = compute_inchis([part for part in _parts_of(form for index in compared for form in gold_forms[index])
+                                  if not has_inchi(part)])
     # Fingerprints need only canonical forms: they are computed while InChIs are.
     fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, pool, progress)
     inchis = gold_inchis()
@@ -427,19 +430,25 @@ def _matches(facts: SmilesFacts, id_by_form: dict[str | None, tuple[str, ...] | 
 
 
 def _fully_keyed(parts: Sequence[str], inchis: dict[str, str | None]) -> bool:
-    """Whether heavy atoms tell these parts' InChIs apart: no dummy atom, every InChI computed and non-empty."""
-    return all(part_heavy_atoms(part) is not None and inchis[part] for part in parts)
+    """Whether heavy atoms tell these parts' InChIs apart: no dummy atom, every InChI non-empty.
+
+    An InChI is known non-empty from the part's text (:func:`has_inchi`) or computed.
+    """
+    return all(part_heavy_atoms(part) is not None and (has_inchi(part) or inchis[part]) for part in parts)
 
 
 def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Sequence[Sequence[str]],
                                  canonical: dict[str, str | None],
                                  inchis: dict[str, str | None], match_parts: bool) -> tuple[list[str], list[str]]:
-    """(answer parts whose InChIs can change a metric, parts that need only a check that they parse).
+    """(parts whose InChIs can change a metric, answer parts that need only a check that they parse).
 
     Equal non-empty standard InChIs have equal heavy atoms (see :func:`heavy_atom_key`). Without
     ``match_parts`` a whole answer is compared: one equal to a gold's canonical form takes that
     gold's identity, one whose heavy-atom key differs from every gold's cannot share it. With
-    ``match_parts`` each part is compared with the gold parts the same way.
+    ``match_parts`` each part is compared with the gold parts the same way, and one written as a
+    gold part is that part. Where an answer is compared, so are its sample's gold parts: those
+    whose InChIs were not computed are needed too. A part without a computed InChI stands for
+    itself (see :func:`_facts_of`), so no two different texts are compared unless both are computed.
     """
     needed: dict[str, None] = {}
     unchecked: dict[str, None] = {}
@@ -448,21 +457,28 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Seq
         parts = {part for form in forms for part in form.split(".")}
         keyed = _fully_keyed(list(parts), inchis)
         keys = _comparison_keys(forms, match_parts) or set()  # None (a dummy atom) leaves the golds unkeyed
+        compared = False
         for answer in sample:
             form = canonical.get(answer) if _present(answer) else None
             if form is None:
                 continue
             if match_parts:
                 for part in form.split("."):
-                    if part in inchis:
+                    if part in inchis or part in parts:
                         continue
                     atoms = part_heavy_atoms(part)
-                    target = needed if not keyed or atoms is None or atoms in keys else unchecked
-                    target[part] = None
+                    if not keyed or atoms is None or atoms in keys:
+                        needed[part] = None
+                        compared = True
+                    else:
+                        unchecked[part] = None
             elif form not in forms:
                 key = heavy_atom_key(form)
                 if not keyed or key is None or key in keys:
                     needed.update(dict.fromkeys(part for part in form.split(".") if part not in inchis))
+                    compared = True
+        if compared:
+            needed.update(dict.fromkeys(part for part in parts if part not in inchis))
     return list(needed), [part for part in unchecked if part not in needed]
 
 
