@@ -89,6 +89,15 @@ def test_reactant_parts_match_as_with_every_inchi_computed() -> None:
     assert metrics["num_t1_subset"] == sum(a <= g for a, g in pairs) == 3
 
 
+def test_answer_part_with_an_inchi_from_another_sample_is_compared_with_golds_without_one() -> None:
+    """The zwitterion's InChI is computed as the first sample's gold part; in the second sample it
+    meets a gold part without bracket atoms, whose InChI must then be computed too."""
+    forget_remembered()
+    answers, golds = [["CCO"], ["[NH3+]CC(=O)[O-]"]], [["[NH3+]CC(=O)[O-]"], ["NCC(=O)O.CC"]]
+    metrics = score_molecules(answers, golds, 1, match_parts=True)
+    assert metrics["num_t1_intersection"] == 1 and metrics["num_t1_subset"] == 1
+
+
 def test_golds_without_bracket_atoms_get_inchis_only_where_an_answer_may_match() -> None:
     from llasmol.evaluate.molecules import _remembered_inchis
 
@@ -115,3 +124,61 @@ def test_parts_without_bracket_atoms_have_standard_inchis(smolinstruct_val: Path
     assert not any(has_inchi(part) for part in parts if "[" in part)
     assert has_inchi("C" * 999) and part_inchi("C" * 999)
     assert not has_inchi("C" * 1000) and part_inchi("C" * 1024) == ""  # InChI refuses 1024 atoms
+
+
+def _same_inchi_groups(length: int) -> list[list[str]]:
+    """Molecules of one chain length, grouped by standard InChI (with and without bracket atoms)."""
+    chain = "C" * length
+    return [[f"[NH3+]{chain}C(=O)[O-]", f"N{chain}C(=O)O"],  # zwitterion and neutral form
+            [f"{chain}C(=O)[O-]"], [f"{chain}C(=O)O"], [f"{chain}N"], [f"{chain}O", f"O{chain}"],
+            ["Oc1ccccn1", "O=c1cccc[nH]1"], ["C[Si](C)(C)C"], ["*CC"], ["[Na+]"], ["C1CC("]]
+
+
+def _random_samples(seed: int, count: int) -> tuple[list[list[str]], list[list[str]]]:
+    """(answers, golds): mostly molecules of the sample's own chain length, lengths shared by a few samples."""
+    import random
+
+    rng = random.Random(seed)
+
+    def molecule(length: int, valid: bool) -> str:
+        text = rng.choice(rng.choice(_same_inchi_groups(length if rng.random() < 0.8 else rng.randint(1, 60))))
+        return text if not valid or canonicalize_smiles(text) is not None else "CC"
+
+    def mixture(length: int, valid: bool, most: int) -> str:
+        return ".".join(molecule(length, valid) for _ in range(rng.randint(1, most)))
+
+    lengths = [rng.randint(1, 60) for _ in range(count)]
+    golds = [[mixture(length, True, 2)] for length in lengths]
+    return [[mixture(length, False, 2), mixture(length, False, 3)] for length in lengths], golds
+
+
+@pytest.mark.parametrize("match_parts", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_random_samples_score_as_with_every_inchi_computed(seed: int, match_parts: bool) -> None:
+    """Many samples in one call, so that InChIs computed for one sample meet texts of another."""
+    from llasmol.chem import part_identities
+
+    answers, golds = _random_samples(seed, 300)
+    forget_remembered()
+    metrics = score_molecules(answers, golds, 2, match_parts=match_parts)
+
+    def identities(text: str) -> frozenset[str] | None:
+        canonical = canonicalize_smiles(text)
+        return None if canonical is None else part_identities(canonical)
+
+    expected = {"exact_match": [0, 0], "intersection": [0, 0], "subset": [0, 0]}
+    for sample, (gold,) in zip(answers, golds, strict=True):
+        gold_ids = identities(gold)
+        found = {"exact_match": False, "intersection": False, "subset": False}
+        for depth, answer in enumerate(sample):
+            ids = identities(answer)
+            if ids is not None:
+                found["exact_match"] |= ids == gold_ids
+                found["intersection"] |= bool(ids & gold_ids)
+                found["subset"] |= bool(ids) and ids <= gold_ids
+            for name, hit in found.items():
+                expected[name][depth] += hit
+    names = ("exact_match", "intersection", "subset") if match_parts else ("exact_match",)
+    for name in names:
+        assert [metrics[f"num_t{depth}_{name}"] for depth in (1, 2)] == expected[name], name
+    assert 0 < expected["exact_match"][1] < expected["intersection"][1] < len(golds)

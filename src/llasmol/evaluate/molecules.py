@@ -464,13 +464,14 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Seq
                 continue
             if match_parts:
                 for part in form.split("."):
-                    if part in inchis or part in parts:
+                    if part in parts:
                         continue
                     atoms = part_heavy_atoms(part)
                     if not keyed or atoms is None or atoms in keys:
-                        needed[part] = None
                         compared = True
-                    else:
+                        if part not in inchis:
+                            needed[part] = None
+                    elif part not in inchis:
                         unchecked[part] = None
             elif form not in forms:
                 key = heavy_atom_key(form)
