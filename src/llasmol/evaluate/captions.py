@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -226,9 +227,11 @@ def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict
 
     The clipped n-gram matches and n-gram totals are summed here (each text's n-grams counted
     once per order), then combined exactly as ``corpus_bleu`` does, with NLTK's brevity penalty
-    and unsmoothed precisions; the tests check both scores equal ``corpus_bleu``'s.
+    and its unsmoothed precisions (``SmoothingFunction.method0``: an order without a match gives
+    the smallest float, so that the score is 0 in effect, here without NLTK's warning); the tests
+    check both scores equal ``corpus_bleu``'s.
     """
-    from nltk.translate.bleu_score import SmoothingFunction, brevity_penalty
+    from nltk.translate.bleu_score import brevity_penalty
 
     matches, totals = [0] * _BLEU_ORDERS, [0] * _BLEU_ORDERS
     for gold, answer in zip(gold_tokens, answer_tokens, strict=True):
@@ -240,10 +243,8 @@ def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict
     if matches[0] == 0:
         return {"bleu2": 0.0, "bleu4": 0.0}
     penalty = brevity_penalty(sum(map(len, gold_tokens)), sum(map(len, answer_tokens)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # NLTK warns when some order has no match; the score is then 0
-        precisions = SmoothingFunction().method0([Fraction(matched, total, _normalize=False)
-                                                  for matched, total in zip(matches, totals, strict=True)])
+    precisions = [Fraction(matched, total, _normalize=False) if matched else sys.float_info.min
+                  for matched, total in zip(matches, totals, strict=True)]
     scores = {}
     for name, weights in (("bleu2", (0.5, 0.5)), ("bleu4", (0.25, 0.25, 0.25, 0.25))):
         logs = (weight * math.log(precision)

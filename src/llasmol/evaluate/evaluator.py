@@ -293,6 +293,9 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
             caption_items = [item for item in inputs if item.task.metric_family is MetricFamily.CAPTION]
             molecule_items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
             other_items = [item for item in inputs if item not in caption_items and item not in molecule_items]
+            if beside and caption_items:
+                # WordNet opened before the scoring threads start, so that their warning filters do not race it.
+                warm_caption_scorers(captions.nltk_data)
             side_by_side = ([executor.submit(_score_items, caption_items, WorkPool(1), bar, captions)]
                             if beside else [])
             canonicalized()
