@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rdkit import Chem, DataStructs
 from rdkit.Chem import MACCSkeys, rdFingerprintGenerator
 
-from llasmol.chem.smiles import reads_back
+from llasmol.chem.smiles import ORGANIC_ATOM, reads_back
 
 _RDKIT_PATH = rdFingerprintGenerator.GetRDKitFPGenerator()
 _MORGAN_R2 = rdFingerprintGenerator.GetMorganGenerator(radius=2)
@@ -61,7 +61,6 @@ def self_similarities(mol: Chem.Mol) -> tuple[float, float, float]:
             1.0 if mol.GetNumAtoms() else 0.0)
 
 
-_ORGANIC_ATOM = re.compile(r"Cl|Br|[BCNOPSFI]")
 # In a bracket-free Kekulé part: a nitrogen, an oxygen or a ring closure (ring atoms), each a MACCS key.
 _MACCS_KEY_TEXT = re.compile(r"[NO%0-9]")
 
@@ -76,5 +75,5 @@ def self_similarities_of_text(canonical: str) -> tuple[float, float, float] | No
     parts = canonical.split(".")
     if not _MACCS_KEY_TEXT.search(canonical) or not all(reads_back(part) for part in parts):
         return None
-    has_bond = any(len(_ORGANIC_ATOM.findall(part)) > 1 for part in parts)
+    has_bond = any(len(ORGANIC_ATOM.findall(part)) > 1 for part in parts)
     return (1.0, 1.0 if has_bond else 0.0, 1.0)

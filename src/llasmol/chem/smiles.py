@@ -155,8 +155,10 @@ def _rebuilt_canonical(smiles: str) -> str | None:
     return Chem.MolToSmiles(mol, kekuleSmiles=True)
 
 
-# A part of a canonical form written with organic-subset atoms only (Kekulé: no aromatic atoms).
-_BRACKET_FREE_KEKULE = re.compile(r"(?:Cl|Br|[BCNOPSFI]|[-=#/\\()%0-9])+")
+# An organic-subset atom of Kekulé text (no aromatic atoms), and a part of a canonical form
+# written with such atoms only.
+ORGANIC_ATOM = re.compile(r"Cl|Br|[BCNOPSFI]")
+_BRACKET_FREE_KEKULE = re.compile(rf"(?:{ORGANIC_ATOM.pattern}|[-=#/\\()%0-9])+")
 
 
 def reads_back(canonical_part: str) -> bool:

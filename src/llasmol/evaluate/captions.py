@@ -13,7 +13,6 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -243,12 +242,13 @@ def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict
     if matches[0] == 0:
         return {"bleu2": 0.0, "bleu4": 0.0}
     penalty = brevity_penalty(sum(map(len, gold_tokens)), sum(map(len, answer_tokens)))
-    precisions = [Fraction(matched, total, _normalize=False) if matched else sys.float_info.min
+    # NLTK's Fraction matched/total gives the same float as this division (both correctly rounded).
+    precisions = [matched / total if matched else sys.float_info.min
                   for matched, total in zip(matches, totals, strict=True)]
     scores = {}
     for name, weights in (("bleu2", (0.5, 0.5)), ("bleu4", (0.25, 0.25, 0.25, 0.25))):
-        logs = (weight * math.log(precision)
-                for weight, precision in zip(weights, precisions[:len(weights)], strict=True) if precision > 0)
+        orders = zip(weights, precisions[:len(weights)], strict=True)
+        logs = (weight * math.log(precision) for weight, precision in orders)
         scores[name] = float(penalty * math.exp(math.fsum(logs)))
     return scores
 
