@@ -88,9 +88,14 @@ def test_short_cuts_agree_with_the_full_chain_on_real_smiles(shared_data: Path) 
     assert not mismatches[:5]
     # Both paths were exercised: plain parts, kept bracket atoms, and parts that need the rebuild.
     parts = {part for text in smiles for part in text.split(".") if part}
-    rdkit = [Chem.MolToSmiles(mol) for mol in map(Chem.MolFromSmiles, parts) if mol is not None]
+    molecules = [mol for mol in map(Chem.MolFromSmiles, parts) if mol is not None]
+    rdkit = [Chem.MolToSmiles(mol) for mol in molecules]
     assert sum("[" not in text and "@" not in text for text in rdkit) > 1000
     assert sum("[N+]" in text and "@" not in text for text in rdkit) > 50
+    kekule = [(Chem.MolToSmiles(mol, kekuleSmiles=True), mol) for mol in molecules]
+    kept_in_kekule_form = [text for text, mol in kekule
+                           if "[" in text and "@" not in text and _rebuild_is_identity(text, mol)]
+    assert len(kept_in_kekule_form) > 200
     assert sum("@" in text for text in rdkit) > 500
     assert sum(canonical is None for canonical in map(canonicalize_smiles, smiles)) > 100
 

@@ -165,6 +165,28 @@ def test_self_similarities_read_from_text_equal_the_fingerprints_or_are_left_ope
         assert from_text == _legacy_similarities(canonical, canonical)
 
 
+@pytest.mark.parametrize("smiles", ["C[N+](C)(C)C", "[NH4+]", "[Na+].[OH-]", "[Na+].[Cl-]", "[Na]C", "[Nb]", "[Os]",
+                                    "[O-][N+](=O)C", "[2H]OC", "[H]N([H])C", "[H+].[Cl-]", "[13CH3]O", "*N", "[*]N",
+                                    "C[Si](C)(C)C1CC1", "[Hg]", "[NH3+]CC(=O)[O-]", "[Cu+2].[O-]S(=O)(=O)[O-]"])
+def test_self_similarities_of_forms_with_bracket_atoms_read_from_text_where_parts_are_known_to_read_back(smiles):
+    from llasmol.chem import self_similarities_of_text
+
+    canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), kekuleSmiles=True)
+    parts_read = {part: Chem.MolFromSmiles(part) is not None for part in canonical.split(".")}
+    from_text = self_similarities_of_text(canonical, parts_read)
+    if "[" in canonical:
+        assert self_similarities_of_text(canonical) is None  # not known to read back
+        assert self_similarities_of_text(canonical, dict.fromkeys(parts_read, False)) is None
+    keep_hydrogens = Chem.SmilesParserParams()
+    keep_hydrogens.removeHs = False
+    atoms = list(Chem.MolFromSmiles(canonical, keep_hydrogens).GetAtoms())
+    has_key_atom = any(atom.GetSymbol() in ("N", "O") or atom.IsInRing() for atom in atoms)
+    has_hydrogen_atom = any(atom.GetAtomicNum() == 1 for atom in atoms)
+    assert (from_text is not None) == (has_key_atom and not has_hydrogen_atom)
+    if from_text is not None:
+        assert from_text == _legacy_similarities(canonical, canonical)
+
+
 def _canonical_forms_of_validation_smiles(folder, count) -> set[str]:
     from llasmol.chem import canonicalize_smiles
 
@@ -173,7 +195,7 @@ def _canonical_forms_of_validation_smiles(folder, count) -> set[str]:
     return {form for form in map(canonicalize_smiles, texts) if form}
 
 
-def test_bracket_free_canonical_parts_read_back_and_their_self_similarities_from_text(smolinstruct_val):
+def test_canonical_parts_read_back_and_their_self_similarities_from_text(smolinstruct_val):
     from llasmol.chem import reads_back, self_similarities, self_similarities_of_text
 
     forms = _canonical_forms_of_validation_smiles(smolinstruct_val, 500)
@@ -187,6 +209,32 @@ def test_bracket_free_canonical_parts_read_back_and_their_self_similarities_from
     settled = [form for form, found in from_text.items() if found is not None]
     assert len(settled) > len(forms) // 2
     assert all(from_text[form] == self_similarities(Chem.MolFromSmiles(form)) for form in settled)
+    # Forms with bracket atoms, once their parts are known to read back.
+    parts_read = {part: Chem.MolFromSmiles(part) is not None for part in parts if not reads_back(part)}
+    with_brackets = {form: self_similarities_of_text(form, parts_read) for form in forms if "[" in form}
+    settled = [form for form, found in with_brackets.items() if found is not None]
+    assert len(settled) > 200
+    assert all(with_brackets[form] == self_similarities(Chem.MolFromSmiles(form)) for form in settled)
+
+
+def test_exact_answers_with_bracket_atoms_score_as_the_reference_mostly_unparsed(smolinstruct_val, monkeypatch):
+    from llasmol.chem import canonicalize_smiles
+    from llasmol.evaluate import molecules
+
+    raw = [record for record in _records(smolinstruct_val, "molecule_generation", 1000) if "[" in record.output][:40]
+    assert len(raw) == 40
+    records = [PredictionRecord.of(r.input, r.output, [r.output]) for r in raw]
+    parsed: list[str] = []
+    parse_and_score = molecules._self_similarity_chunk
+    monkeypatch.setattr(molecules, "_self_similarity_chunk",
+                        lambda forms: parsed.extend(forms) or parse_and_score(forms))
+    molecules.forget_remembered()
+    metrics = score_task("MG", records)
+    forms = [canonicalize_smiles(record.output) for record in raw]
+    expected = [_legacy_similarities(form, form) for form in forms]
+    for index, key in enumerate(("t1_maccs_fps", "t1_rdk_fps", "t1_morgan_fps")):
+        assert metrics[key] == pytest.approx(sum(values[index] for values in expected) / len(expected))
+    assert len(parsed) < len(forms) // 4
 
 
 def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smolinstruct_val):

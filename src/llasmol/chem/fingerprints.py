@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import MACCSkeys, rdFingerprintGenerator
 
-from llasmol.chem.smiles import ORGANIC_ATOM, reads_back
+from llasmol.chem.smiles import BRACKET_ATOM, ORGANIC_ATOM, reads_back
 
 _RDKIT_PATH = rdFingerprintGenerator.GetRDKitFPGenerator()
 _MORGAN_R2 = rdFingerprintGenerator.GetMorganGenerator(radius=2)
@@ -61,19 +62,28 @@ def self_similarities(mol: Chem.Mol) -> tuple[float, float, float]:
             1.0 if mol.GetNumAtoms() else 0.0)
 
 
-# In a bracket-free Kekulé part: a nitrogen, an oxygen or a ring closure (ring atoms), each a MACCS key.
+# In Kekulé text outside bracket atoms: a nitrogen, an oxygen or a ring closure (ring atoms), each a MACCS key.
 _MACCS_KEY_TEXT = re.compile(r"[NO%0-9]")
+_BRACKET_NITROGEN_OR_OXYGEN = re.compile(r"\[\d*[NO](?![a-z])")  # [N+], [O-], [15NH3+]; not [Na+], [Os]
+_BRACKET_HYDROGEN = re.compile(r"\[\d*H(?![a-z])")  # [H], [2H], [H+]; not [Hg], [He]
+_KEKULE_ATOM = re.compile(rf"{BRACKET_ATOM.pattern}|\*|{ORGANIC_ATOM.pattern}")  # any atom of Kekulé text
 
 
-def self_similarities_of_text(canonical: str) -> tuple[float, float, float] | None:
+def self_similarities_of_text(canonical: str, parts_read: Mapping[str, bool] | None = None
+                              ) -> tuple[float, float, float] | None:
     """:func:`self_similarities` of a canonical form read from its text; ``None`` where it does not settle them.
 
-    Settled when every part is bracket-free (so RDKit reads it back, see
-    :func:`llasmol.chem.smiles.reads_back`) and a nitrogen, an oxygen or a ring closure sets a
-    MACCS key: the path fingerprint then is empty exactly when no part has two atoms (a bond).
+    ``parts_read``: whether RDKit reads back parts with bracket atoms, where that is known (a
+    part without is known to, see :func:`llasmol.chem.smiles.reads_back`). Settled when every
+    part reads back, none has a hydrogen atom (which reading may remove), and a nitrogen, an
+    oxygen or a ring closure sets a MACCS key: the path fingerprint then is empty exactly when no
+    part has two atoms (a bond).
     """
     parts = canonical.split(".")
-    if not _MACCS_KEY_TEXT.search(canonical) or not all(reads_back(part) for part in parts):
+    known = parts_read or {}
+    if not all(reads_back(part) or known.get(part) for part in parts) or _BRACKET_HYDROGEN.search(canonical):
         return None
-    has_bond = any(len(ORGANIC_ATOM.findall(part)) > 1 for part in parts)
+    if not (_MACCS_KEY_TEXT.search(BRACKET_ATOM.sub("", canonical)) or _BRACKET_NITROGEN_OR_OXYGEN.search(canonical)):
+        return None
+    has_bond = any(len(_KEKULE_ATOM.findall(part)) > 1 for part in parts)
     return (1.0, 1.0 if has_bond else 0.0, 1.0)

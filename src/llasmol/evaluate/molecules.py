@@ -103,11 +103,16 @@ def _fingerprints(canonical: str) -> FingerprintSet | None:
     return None if mol is None else molecule_fingerprints(mol)
 
 
-def _fingerprint_chunk(canonicals: list[str]) -> list[FingerprintSet | None]:
-    return [_fingerprints(canonical) for canonical in canonicals]
-
-
 Similarities = tuple[float, float, float]
+
+
+def _similarity_chunk(pairs: list[tuple[str, str]]) -> list[Similarities | None]:
+    """Fingerprint similarities of (answer, gold) canonical forms; ``None`` where one does not parse again."""
+    found = []
+    for answer, gold in pairs:
+        first, second = _fingerprints(answer), _fingerprints(gold)
+        found.append(None if first is None or second is None else fingerprint_similarities(first, second))
+    return found
 
 
 def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | None]:
@@ -345,7 +350,7 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     gold_inchis = compute_inchis([part for part in _parts_of(form for index in compared for form in gold_forms[index])
                                   if not has_inchi(part)])
     # Fingerprints need only canonical forms: they are computed while InChIs are.
-    fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, pool, progress)
+    fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, parses, pool, progress)
     inchis = gold_inchis()
     # A gold with an empty InChI may equal any answer: those left uncanonicalized beside it are now.
     unkeyed = [text for index, texts in not_canonicalized.items()
@@ -484,11 +489,12 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Seq
 
 
 def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
-                               canonical: dict[str, str | None], pool: WorkPool, progress: ProgressHook
-                               ) -> Callable[[], dict[str, float | None]]:
+                               canonical: dict[str, str | None], gold_parts_read: dict[str, bool],
+                               pool: WorkPool, progress: ProgressHook) -> Callable[[], dict[str, float | None]]:
     """Start the fingerprint work now; the returned function waits for it.
 
     It gives the mean, over samples with a valid top-1 answer, of the best similarity to any gold.
+    ``gold_parts_read``: whether RDKit reads back each gold part with bracket atoms.
     """
     scored: list[tuple[str, list[str]]] = []
     for sample, sample_golds in zip(padded, golds, strict=True):
@@ -497,7 +503,8 @@ def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[S
         if form is not None:
             scored.append((form, [canonical[gold] for gold in sample_golds]))
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
-    similarity = _remembered_later(pairs, _remembered_similarities, partial(_compare_later, pool, progress))
+    similarity = _remembered_later(pairs, _remembered_similarities,
+                                   partial(_compare_later, pool, progress, gold_parts_read))
 
     def finish() -> dict[str, float | None]:
         return _best_similarity_means(scored, similarity())
@@ -505,30 +512,26 @@ def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[S
     return finish
 
 
-def _compare_later(pool: WorkPool, progress: ProgressHook, pairs: list[tuple[str, str]]
-                   ) -> Callable[[], list[Similarities | None]]:
-    """Start fingerprinting the molecules of ``pairs``; the returned function waits and compares them.
+def _compare_later(pool: WorkPool, progress: ProgressHook, gold_parts_read: dict[str, bool],
+                   pairs: list[tuple[str, str]]) -> Callable[[], list[Similarities | None]]:
+    """Start comparing the molecules of (answer, gold) ``pairs``; the returned function waits for the results.
 
-    Each molecule is fingerprinted once, on one worker; the similarities are cheap here. A
-    molecule met only in pairs with itself (an exact answer) needs no full fingerprints, and
-    mostly not even parsing (see :func:`self_similarities_of_text`).
+    The workers fingerprint (each molecule at most once per worker) and compare, and send back
+    three numbers a pair. A gold paired with itself (an exact answer)
+    needs no fingerprints, and mostly not even parsing, since whether its parts read back is
+    known (see :func:`self_similarities_of_text`).
     """
-    molecules = list(dict.fromkeys(molecule for pair in pairs if pair[0] != pair[1] for molecule in pair))
-    fingerprinted = set(molecules)
-    itself = {answer: self_similarities_of_text(answer)
-              for answer in dict.fromkeys(answer for answer, gold in pairs if answer == gold)
-              if answer not in fingerprinted}
+    compared = [(answer, gold) for answer, gold in pairs if answer != gold]
+    itself = {answer: self_similarities_of_text(answer, gold_parts_read) for answer, gold in pairs if answer == gold}
     to_parse = [answer for answer, found in itself.items() if found is None]
-    progress.add(len(molecules) + len(to_parse))
-    fingerprints = pool.map_later(_fingerprint_chunk, molecules, progress.advance)
+    progress.add(len(compared) + len(to_parse))
+    similarities = pool.map_later(_similarity_chunk, compared, progress.advance)
     self_similarities = pool.map_later(_self_similarity_chunk, to_parse, progress.advance)
 
     def compare() -> list[Similarities | None]:
-        found = dict(zip(molecules, fingerprints(), strict=True))
+        found = dict(zip(compared, similarities(), strict=True))
         itself.update(zip(to_parse, self_similarities(), strict=True))
-        return [itself[answer] if answer in itself
-                else None if found[answer] is None or found[gold] is None
-                else fingerprint_similarities(found[answer], found[gold]) for answer, gold in pairs]
+        return [itself[answer] if answer == gold else found[(answer, gold)] for answer, gold in pairs]
 
     return compare
 
