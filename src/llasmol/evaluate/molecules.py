@@ -517,9 +517,9 @@ def _compare_later(pool: WorkPool, progress: ProgressHook, gold_parts_read: dict
     """Start comparing the molecules of (answer, gold) ``pairs``; the returned function waits for the results.
 
     The workers fingerprint (each molecule at most once per worker) and compare, and send back
-    three numbers a pair. A gold paired with itself (an exact answer)
-    needs no fingerprints, and mostly not even parsing, since whether its parts read back is
-    known (see :func:`self_similarities_of_text`).
+    three numbers a pair. A gold paired with itself (an exact answer) needs no fingerprints, and
+    mostly not even parsing, since whether its parts read back is known (see
+    :func:`self_similarities_of_text`).
     """
     compared = [(answer, gold) for answer, gold in pairs if answer != gold]
     itself = {answer: self_similarities_of_text(answer, gold_parts_read) for answer, gold in pairs if answer == gold}
