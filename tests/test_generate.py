@@ -233,10 +233,31 @@ def test_adapter_of_another_base_model_is_refused_before_loading(tiny_models: di
 
 def test_matching_adapter_is_applied(tiny_models: dict[str, Path]) -> None:
     llasmol = LlaSMol.from_pretrained(str(tiny_models["model"]), adapter=tiny_models["adapter"], device="cpu")
-    from peft import PeftModel
-
-    assert isinstance(llasmol.backend.model, PeftModel)
+    # merged into the weights: no adapter layers left to slow generation down
+    assert not any("lora_" in name for name, _ in llasmol.backend.model.named_modules())
     assert isinstance(llasmol.generate("What is <SMILES> OCC </SMILES>?", max_new_tokens=4), str)
+
+
+def test_a_merged_adapter_gives_the_logits_of_the_attached_one(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from llasmol.generate.adapters import attach_adapter
+
+    def fresh() -> Any:
+        return AutoModelForCausalLM.from_pretrained(tiny_models["model"]).eval()
+
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(fresh(), lora).save_pretrained(tmp_path / "adapter")  # random B: the adapter changes outputs
+    ids = torch.tensor([[1, 17, 33, 250, 4000]])
+    attached_model = attach_adapter(fresh(), tmp_path / "adapter", merge=False)
+    merged_model = attach_adapter(fresh(), tmp_path / "adapter")
+    assert isinstance(attached_model, PeftModel) and not isinstance(merged_model, PeftModel)
+    with torch.no_grad():
+        plain, attached, merged = (model(ids).logits for model in (fresh(), attached_model, merged_model))
+    assert not torch.allclose(plain, attached, atol=1e-4)
+    torch.testing.assert_close(merged, attached, atol=1e-5, rtol=1e-4)
 
 
 class ScriptedBackend:

@@ -69,6 +69,14 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("data: {path: x}\ngenerate: {options: {beams: 3}}\n", "generate.options.beams"),
     ("data: {path: x}\nmodel: {prompt_format: alpaca}\n", "model.prompt_format"),
     ("data: {path: x}\nbudget_minutes: 0\n", "budget_minutes"),
+    ("data: {path: x, holdout: {sources: [val]}}\n", "data"),
+    ("data: {holdout: {sources: []}}\n", "data.holdout"),
+    ("data: {holdout: {sources: [val], per_task: 0}}\n", "data.holdout"),
+    ("data: {holdout: {sources: [val], per_tsk: 3}}\n", "data.holdout"),
+    ("data: {path: x}\ngenerate: {per_task: {NC-XYZ: {num_beams: 1}}}\n", "generate.per_task.NC-XYZ"),
+    ("data: {path: x}\ngenerate: {per_task: {FS: 3}}\n", "generate.per_task.FS"),
+    ("data: {path: x}\ngenerate: {per_task: {FS: {beams: 2}}}\n", "generate.per_task.FS.beams"),
+    ("data: {path: x}\ngenerate: {per_task: {FS: {new_tokens: 0}}}\n", "generate.per_task.FS.new_tokens"),
 ])
 def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, field: str):
     path = _write(tmp_path, text)
@@ -82,6 +90,32 @@ def test_bad_yaml_names_the_line(tmp_path: Path):
     path = _write(tmp_path, "name: x\ndata: [unclosed\n")
     with pytest.raises(PipelineConfigError, match=r"bad\.yaml:\d+"):
         load_pipeline_config(path)
+
+
+def test_per_task_generation_caps_override_the_shared_options(tmp_path: Path):
+    from llasmol.pipeline.runner import generation_caps
+
+    path = _write(tmp_path, "data: {path: x}\ngenerate:\n  options: {num_beams: 1, new_tokens: 40}\n"
+                            "  per_task: {FS: {new_tokens: 160}, property_prediction-esol: {num_beams: 2}}\n")
+    config = load_pipeline_config(path)
+    assert generation_caps(config, "forward_synthesis") == {"num_beams": 1, "new_tokens": 160}
+    assert generation_caps(config, "property_prediction-esol") == {"num_beams": 2, "new_tokens": 40}
+    assert generation_caps(config, "retrosynthesis") == {"num_beams": 1, "new_tokens": 40}
+
+
+def test_an_empty_eval_path_means_the_runs_own_held_out_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from llasmol.pipeline.runner import eval_data_dir
+
+    path = _write(tmp_path, "data: {path: x, eval_path: '${LLASMOL_TEST_EVAL:-}'}\n")
+    monkeypatch.delenv("LLASMOL_TEST_EVAL", raising=False)
+    config = load_pipeline_config(path)
+    assert eval_data_dir(config, tmp_path / "data") == tmp_path / "data"
+    monkeypatch.setenv("LLASMOL_TEST_EVAL", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match=r"data\.eval_path"):
+        eval_data_dir(config, tmp_path / "data")
+    (tmp_path / "official").mkdir()
+    monkeypatch.setenv("LLASMOL_TEST_EVAL", str(tmp_path / "official"))
+    assert eval_data_dir(config, tmp_path / "data") == tmp_path / "official"
 
 
 def test_beam_caps_never_return_more_sequences_than_beams():
@@ -290,3 +324,57 @@ def test_a_time_budget_generates_with_the_base_model_first_and_limits_training(t
 
     config.budget_minutes = 0.06  # another budget trains again; the base model's answers are reused
     assert run_pipeline(config, tmp_path / "run").reused == ["data", "generate-base"]
+
+
+def _held_out_config(model: Path, val: Path, train_partial: Path) -> dict:
+    """The smolinstruct-cpu recipe's shape at toy size: SMolInstruct's own samples, a slice held out."""
+    config = _tiny_config(model)
+    config["tasks"] = ["NC-S2F", "PP-ESOL", "PP-BBBP"]
+    config["data"] = {"holdout": {"sources": [str(val), str(train_partial)], "per_task": 3, "derive_formulas": 20},
+                      "eval_path": "${LLASMOL_TEST_EVAL_DATA:-}", "max_eval_samples": 3}
+    config["generate"]["base_model"] = False
+    config["generate"]["per_task"] = {"NC-S2F": {"new_tokens": 5}}
+    return config
+
+
+@pytest.mark.slow
+def test_a_held_out_run_scores_constants_and_other_eval_data_reuses_its_training(
+        tiny_model: Path, smolinstruct_val: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from llasmol.pipeline import run_pipeline
+
+    monkeypatch.delenv("LLASMOL_TEST_EVAL_DATA", raising=False)
+    raw = _held_out_config(tiny_model, smolinstruct_val, smolinstruct_val.parent / "train_partial")
+    config = pipeline_config_from_dict(raw, "held-out.yaml", tmp_path)
+    output = tmp_path / "run"
+    result = run_pipeline(config, output)
+    holdout = json.loads((output / "data" / "holdout.json").read_text())
+    assert holdout["held_out"] == {task: 3 for task in config.task_names}
+    assert holdout["derived"]["name_conversion-s2f"] == 20
+    predictions = output / "predictions" / "finetuned" / "name_conversion-s2f.jsonl"
+    assert len(predictions.read_text().splitlines()) == 3
+    report = result.report_markdown.read_text()
+    assert "name_conversion-s2f: 1 beam, 1 returned, ≤5 new tokens" in report  # the per-task cap
+    assert "property_prediction-esol: 1 beam, 1 returned, ≤6 new tokens" in report
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert set(metrics) == {"finetuned", "constant"}
+    assert set(metrics["constant"]) == {"property_prediction-esol", "property_prediction-bbbp"}
+    summary = result.summary
+    assert summary["property_prediction-bbbp"]["constant"] == metrics["constant"]["property_prediction-bbbp"]["Acc"]
+    assert summary["name_conversion-s2f"]["references"]["GPT-4"] == 4.8
+    assert "ahead (strictly better) of GPT-4 on" in report
+
+    # Other eval data in the official layout (DIR/test/<task>.jsonl): the trained model is reused.
+    official = tmp_path / "official" / "test"
+    official.mkdir(parents=True)
+    for task in config.task_names:
+        lines = (smolinstruct_val / f"{task}.jsonl").read_text().splitlines()[-2:]
+        (official / f"{task}.jsonl").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("LLASMOL_TEST_EVAL_DATA", str(official.parent))
+    other = run_pipeline(config, output)
+    assert other.reused == ["data", "train"]
+    assert other.output_dir.parent == output / "evaluations"
+    answers = other.output_dir / "predictions" / "finetuned" / "property_prediction-esol.jsonl"
+    scored = [json.loads(line) for line in answers.read_text().splitlines()]
+    gold = [json.loads(line) for line in (official / "property_prediction-esol.jsonl").read_text().splitlines()]
+    assert [record["gold"] for record in scored] == [record["output"] for record in gold]
+    assert (other.output_dir / "report.html").is_file() and (output / "report.html").is_file()

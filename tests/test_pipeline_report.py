@@ -11,16 +11,18 @@ import pytest
 from llasmol.evaluate import evaluate_predictions
 from llasmol.pipeline.report import (
     BASE,
+    CONSTANT,
     FINETUNED,
     Example,
     ReportInputs,
+    ahead_counts,
     example_molecules,
     molecule_svg,
     tagged_text,
     task_rows,
     write_report,
 )
-from llasmol.tasks import Tag, get_task
+from llasmol.tasks import TASK_NAMES, Tag, get_task, paper_rows
 
 # Real molecules: (IUPAC name, SMILES, formula) of FreeSolv entries.
 MOLECULES = [
@@ -90,7 +92,11 @@ def test_report_files_are_written_and_self_contained(scored, tmp_path: Path):
     assert html.count("<svg") >= 4  # molecules of the examples (query, gold, answers)
     assert "fewer beams than the paper" in html and "93.2" in html and "LlaSMol-Mistral" in html
     markdown = files.markdown.read_text(encoding="utf-8")
-    assert "| name_conversion-s2f | EM ↑ | 0.000 | 75.0 | 93.2 | yes | 0.000 → 100.0 |" in markdown
+    # base, fine-tuned, constant (none for a name task), GPT-4, Claude 3 Opus, LlaSMol-Mistral, ahead of, improved
+    assert ("| name_conversion-s2f | EM ↑ | 0.000 | 75.0 | – | 4.800 | 9.200 | 93.2 | GPT-4, Claude | yes | "
+            "0.000 → 100.0 |") in markdown
+    assert ("ahead (strictly better) of GPT-4 on 3 of 3 (NC-I2S, NC-S2F, PP-ESOL); Claude 3 Opus on 3 of 3 "
+            "(NC-I2S, NC-S2F, PP-ESOL); LlaSMol-Mistral on 2 of 3 (NC-I2S, PP-ESOL)") in markdown
     assert (tmp_path / "report_assets" / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "report_assets" / "loss.png").is_file()
     summary = json.loads(files.summary.read_text(encoding="utf-8"))
@@ -98,6 +104,30 @@ def test_report_files_are_written_and_self_contained(scored, tmp_path: Path):
     assert summary["name_conversion-i2s"][BASE] == 0.0 and summary["name_conversion-i2s"][FINETUNED] == 75.0
     assert summary["property_prediction-esol"][BASE] is None and summary["property_prediction-esol"]["improved"]
     assert summary["name_conversion-i2s"]["valid"] == {BASE: 0.0, FINETUNED: 75.0}
+    assert summary["name_conversion-s2f"]["references"] == {"GPT-4": 4.8, "Claude 3 Opus": 9.2, "LlaSMol-Mistral": 93.2}
+    assert summary["name_conversion-s2f"]["ahead_of"] == {"GPT-4": True, "Claude 3 Opus": True,
+                                                          "LlaSMol-Mistral": False}
+
+
+def test_constant_answers_are_a_column_not_a_model(scored):
+    _, metrics, _ = scored
+    constant = {"property_prediction-esol": {"RMSE": 0.25, "answers": {None: "-1.500"}}}
+    rows = {row.task.short_name: row for row in task_rows({**metrics, CONSTANT: constant})}
+    assert set(rows) == {"NC-I2S", "NC-S2F", "PP-ESOL"}
+    assert rows["PP-ESOL"].constant == 0.25 and rows["NC-S2F"].constant is None
+    # lower RMSE is better: 0.3 is behind the constant's 0.25 but ahead of every paper row
+    assert rows["PP-ESOL"].better(rows["PP-ESOL"].finetuned, rows["PP-ESOL"].constant) is False
+    assert ahead_counts(list(rows.values()))["GPT-4"] == ["NC-I2S", "NC-S2F", "PP-ESOL"]
+
+
+def test_paper_rows_cover_every_task_for_each_model():
+    rows = paper_rows()
+    assert list(rows) == ["GPT-4", "Claude 3 Opus", "LlaSMol-Mistral"]
+    for model, figures in rows.items():
+        assert set(figures) == set(TASK_NAMES), model
+    # the bar the issue quotes: GPT-4's zero-shot row
+    assert rows["GPT-4"]["name_conversion-s2i"] == 0.0 and rows["GPT-4"]["property_prediction-esol"] == 2.570
+    assert rows["LlaSMol-Mistral"]["name_conversion-s2f"] == get_task("NC-S2F").paper_figures["EM"]
 
 
 def test_report_without_training_log_or_predictions(scored, tmp_path: Path):

@@ -19,6 +19,10 @@ import yaml
 
 from llasmol.tasks import UnknownTaskError, resolve_tasks
 
+# Generation options the pipeline applies itself, for every task (generate.options) or per task
+# (generate.per_task): caps on the paper's beams and one new-token limit.
+PIPELINE_GENERATION_OPTIONS: tuple[str, ...] = ("num_beams", "num_return_sequences", "new_tokens")
+
 
 class PipelineConfigError(ValueError):
     """A bad pipeline config; the message names the file and the field."""
@@ -35,10 +39,36 @@ class DataConfig:
     build: dict[str, Any] | None = None  # a `llasmol data build` config, inline
     build_config: str | None = None  # ... or the path of one (relative to the pipeline config)
     path: str | None = None  # an existing SMolInstruct folder or data.zip; ${VAR:-default} expands
+    holdout: dict[str, Any] | None = None  # ... or SMolInstruct's own samples, a slice held out (HoldoutConfig)
+    eval_path: str | None = None  # score on this folder's eval split instead (${VAR:-} expands; empty: unset)
     train_split: str = "train"
     eval_split: str = "test"
     max_eval_samples: int | None = None  # per task, first N of the eval split
     build_workers: int = 1
+
+
+@dataclass
+class HoldoutConfig:
+    """``data.holdout``: train on raw SMolInstruct folders, ``per_task`` validation samples held out to score."""
+
+    sources: list[str]  # folders of raw <task>.jsonl files (relative to the config; ${VAR:-default} expands)
+    per_task: int = 100
+    seed: int = 42
+    derive_formulas: int | None = 0  # derived SMILES -> formula training samples at most (None: all)
+    derive_descriptions: bool = False  # captioning <-> generation pairs the other task lacks
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> HoldoutConfig:
+        known = {item.name for item in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown fields {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        config = cls(**values)
+        if not config.sources or not all(isinstance(item, str) for item in config.sources):
+            raise ValueError("sources must be a non-empty list of folders")
+        if not isinstance(config.per_task, int) or config.per_task < 1:
+            raise ValueError("per_task must be a positive integer")
+        return config
 
 
 @dataclass
@@ -68,6 +98,8 @@ class GenerateStageConfig:
     base_model: bool = True  # also generate with (and score) the untuned base model
     batch_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments of generate_on_dataset
+    # per task (name or short name): num_beams, num_return_sequences, new_tokens, over the options above
+    per_task: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -169,9 +201,14 @@ def _section_from_dict(kind: type, raw: Any, source: str, prefix: str) -> Any:
 
 def _validate(config: PipelineConfig) -> None:
     source, data = config.source, config.data
-    choices = [name for name in ("build", "build_config", "path") if getattr(data, name) is not None]
+    choices = [name for name in ("build", "build_config", "path", "holdout") if getattr(data, name) is not None]
     if len(choices) != 1:
-        raise PipelineConfigError(source, "data", "give exactly one of build, build_config or path")
+        raise PipelineConfigError(source, "data", "give exactly one of build, build_config, path or holdout")
+    if data.holdout is not None:
+        try:
+            HoldoutConfig.from_dict(data.holdout)
+        except (TypeError, ValueError) as error:
+            raise PipelineConfigError(source, "data.holdout", str(error)) from None
     if config.tasks is not None:
         if not config.tasks:
             raise PipelineConfigError(source, "tasks", "empty list; leave it out to use every task")
@@ -187,6 +224,20 @@ def _validate(config: PipelineConfig) -> None:
         raise PipelineConfigError(source, "budget_minutes", "must be positive")
     if config.generate.batch_size is not None and config.generate.batch_size < 1:
         raise PipelineConfigError(source, "generate.batch_size", "must be at least 1")
+    for name, caps in config.generate.per_task.items():
+        where = f"generate.per_task.{name}"
+        try:
+            resolve_tasks([name])
+        except UnknownTaskError as error:
+            raise PipelineConfigError(source, where, str(error)) from None
+        known = ", ".join(PIPELINE_GENERATION_OPTIONS)
+        if not isinstance(caps, dict) or not caps:
+            raise PipelineConfigError(source, where, f"expected a mapping of {known}")
+        for key, value in caps.items():
+            if key not in PIPELINE_GENERATION_OPTIONS:
+                raise PipelineConfigError(source, f"{where}.{key}", f"unknown; use {known}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise PipelineConfigError(source, f"{where}.{key}", "must be a positive integer")
     if config.model.prompt_format not in ("paper", "chat"):
         raise PipelineConfigError(source, "model.prompt_format", "must be 'paper' or 'chat'")
     if config.report.examples_per_task < 0:

@@ -1,8 +1,9 @@
-"""The run report: per-task table (base vs fine-tuned vs the paper), plots, example answers.
+"""The run report: per-task table (base, fine-tuned, the constant answer, the paper's rows), plots, examples.
 
 :func:`write_report` writes ``report.md`` (plots as PNG files beside it), ``report.html`` (one
 self-contained file: plots inlined as base64 PNG, molecules as inline RDKit SVG, no external
-resources) and ``summary.json`` (each task's headline metric for ``base`` and ``finetuned``).
+resources) and ``summary.json`` (each task's headline metric for ``base`` and ``finetuned``, the
+paper's GPT-4, Claude 3 Opus and LlaSMol-Mistral figures, and whether the fine-tuned model is ahead).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.pipeline.stages import write_json_atomic, write_text_atomic
-from llasmol.tasks import AnswerType, Tag, Task, get_task
+from llasmol.tasks import AnswerType, Tag, Task, get_task, paper_rows
 
-BASE, FINETUNED = "base", "finetuned"
+BASE, FINETUNED, CONSTANT = "base", "finetuned", "constant"
 LOWER_IS_BETTER = frozenset({"RMSE", "MAE"})
 VALID = "Valid"
 ASSETS_FOLDER = "report_assets"
@@ -52,10 +53,24 @@ class TaskRow:
     paper: float | None
     base_valid: float | None = None  # % of answers valid for the task's type (where the family has it)
     finetuned_valid: float | None = None
+    constant: float | None = None  # the training data's constant answer (property tasks)
+    references: dict[str, float] = field(default_factory=dict)  # the paper's rows: model -> figure
 
     @property
     def higher_is_better(self) -> bool:
         return self.metric not in LOWER_IS_BETTER
+
+    def better(self, value: float | None, than: float | None) -> bool | None:
+        """Whether ``value`` is strictly better than ``than`` (a missing value is the worst)."""
+        if than is None:
+            return None
+        if value is None:
+            return False
+        return value > than if self.higher_is_better else value < than
+
+    def ahead_of(self, model: str) -> bool | None:
+        """Whether the fine-tuned figure is strictly better than the paper's row of ``model``."""
+        return self.better(self.finetuned, self.references.get(model))
 
     @property
     def improved(self) -> bool | None:
@@ -87,8 +102,9 @@ def _number(value: Any) -> float | None:
 
 def task_rows(metrics: dict[str, dict[str, dict[str, Any]]]) -> list[TaskRow]:
     """Headline rows for every task scored for any model, in registry order."""
-    names = {name for per_task in metrics.values() for name in per_task}
+    names = {name for label, per_task in metrics.items() if label != CONSTANT for name in per_task}
     tasks = sorted((get_task(name) for name in names), key=lambda task: _registry_position(task))
+    references = paper_rows()
     rows = []
     for task in tasks:
         metric = task.headline_metric
@@ -99,8 +115,26 @@ def task_rows(metrics: dict[str, dict[str, dict[str, Any]]]) -> list[TaskRow]:
             paper=_number(task.paper_figures.get(metric)),
             base_valid=_number(metrics.get(BASE, {}).get(task.name, {}).get(VALID)),
             finetuned_valid=_number(metrics.get(FINETUNED, {}).get(task.name, {}).get(VALID)),
+            constant=_number(metrics.get(CONSTANT, {}).get(task.name, {}).get(metric)),
+            references={model: figures[task.name] for model, figures in references.items() if task.name in figures},
         ))
     return rows
+
+
+def ahead_counts(rows: Sequence[TaskRow]) -> dict[str, list[str]]:
+    """``{model of the paper: short names of the tasks where the fine-tuned model is strictly ahead}``."""
+    models = list(paper_rows())
+    return {model: [row.task.short_name for row in rows if row.ahead_of(model)] for model in models}
+
+
+def ahead_sentence(rows: Sequence[TaskRow]) -> str | None:
+    """One line: on how many of the scored tasks the fine-tuned model is ahead of each paper row."""
+    if not any(row.finetuned is not None for row in rows):
+        return None
+    counts = ahead_counts(rows)
+    parts = [f"{model} on {len(tasks)} of {len(rows)}" + (f" ({', '.join(tasks)})" if tasks else "")
+             for model, tasks in counts.items()]
+    return "The fine-tuned model is ahead (strictly better) of " + "; ".join(parts) + "."
 
 
 def _registry_position(task: Task) -> int:
@@ -116,6 +150,8 @@ def summary_of(rows: Sequence[TaskRow]) -> dict[str, dict[str, Any]]:
             "metric": row.metric, BASE: row.base, FINETUNED: row.finetuned, "paper": row.paper,
             "higher_is_better": row.higher_is_better, "improved": row.improved,
             "valid": {BASE: row.base_valid, FINETUNED: row.finetuned_valid},
+            CONSTANT: row.constant, "references": row.references,
+            "ahead_of": {model: row.ahead_of(model) for model in row.references},
         }
         for row in rows
     }
@@ -153,18 +189,22 @@ def metrics_plot_png(rows: Sequence[TaskRow]) -> bytes | None:
     columns = min(len(rows), 4)
     lines = math.ceil(len(rows) / columns)
     figure, axes = plt.subplots(lines, columns, figsize=(3.1 * columns, 2.7 * lines), squeeze=False)
-    colours = {"base": "#9aa5b1", "fine-tuned": "#2f7ed8", "paper": "#f0a030"}
+    colours = {"base": "#9aa5b1", "tuned": "#2f7ed8", "const": "#c3c9d0", "GPT-4": "#74aa9c",
+               "Claude": "#d97757", "LlaSMol": "#f0a030"}
+    short = {"GPT-4": "GPT-4", "Claude 3 Opus": "Claude", "LlaSMol-Mistral": "LlaSMol"}
     for axis, row in zip(axes.flat, rows, strict=False):
-        labels = ["base", "fine-tuned", "paper"]
-        values = [row.base, row.finetuned, row.paper]
-        heights = [value if value is not None else 0.0 for value in values]
-        bars = axis.bar(labels, heights, color=[colours[label] for label in labels])
-        for bar, value in zip(bars, values, strict=True):
+        bars_of = {"base": row.base, "tuned": row.finetuned, "const": row.constant,
+                   **{short.get(model, model): value for model, value in row.references.items()}}
+        shown = {label: value for label, value in bars_of.items()
+                 if value is not None or label in ("base", "tuned")}
+        heights = [value if value is not None else 0.0 for value in shown.values()]
+        bars = axis.bar(list(shown), heights, color=[colours.get(label, "#f0a030") for label in shown])
+        for bar, value in zip(bars, shown.values(), strict=True):
             axis.annotate(_fmt(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                          ha="center", va="bottom", fontsize=8)
+                          ha="center", va="bottom", fontsize=7)
         arrow = "↑" if row.higher_is_better else "↓"
         axis.set_title(f"{row.task.short_name}: {row.metric} {arrow}", fontsize=10)
-        axis.tick_params(labelsize=8)
+        axis.tick_params(labelsize=7)
         axis.margins(y=0.2)
     for axis in list(axes.flat)[len(rows):]:
         axis.set_visible(False)
@@ -333,16 +373,29 @@ def example_molecules(example: Example) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _reference_models(rows: Sequence[TaskRow]) -> list[str]:
+    return [model for model in paper_rows() if any(model in row.references for row in rows)]
+
+
+def _ahead_marks(row: TaskRow, models: Sequence[str]) -> str:
+    marks = [model.split()[0] for model in models if row.ahead_of(model)]
+    return ", ".join(marks) if marks else "–"
+
+
 def _table_markdown(rows: Sequence[TaskRow]) -> list[str]:
+    models = _reference_models(rows)
     lines = [
-        "| task | metric | base | fine-tuned | LlaSMol-Mistral (paper) | improved | valid % (base → fine-tuned) |",
-        "|---|---|---:|---:|---:|:---:|---:|",
+        "| task | metric | base | fine-tuned | constant answer (training data) | "
+        + " | ".join(f"{model} (paper)" for model in models)
+        + " | fine-tuned ahead of | improved over base | valid % (base → fine-tuned) |",
+        "|---|---|---:|---:|---:|" + "---:|" * len(models) + ":---:|:---:|---:|",
     ]
     for row in rows:
         arrow = "↑" if row.higher_is_better else "↓"
         mark = {True: "yes", False: "no", None: "–"}[row.improved]
+        references = " | ".join(_fmt(row.references.get(model)) for model in models)
         lines.append(f"| {row.task.name} | {row.metric} {arrow} | {_fmt(row.base)} | {_fmt(row.finetuned)} | "
-                     f"{_fmt(row.paper)} | {mark} | {_valid(row)} |")
+                     f"{_fmt(row.constant)} | {references} | {_ahead_marks(row, models)} | {mark} | {_valid(row)} |")
     return lines
 
 
@@ -373,6 +426,8 @@ def render_markdown(inputs: ReportInputs, rows: Sequence[TaskRow], examples: Seq
     if inputs.settings:
         lines += [f"- **{key}**: {value}" for key, value in inputs.settings.items()] + [""]
     lines += ["## Results on the held-out test samples", "", *_table_markdown(rows), ""]
+    if sentence := ahead_sentence(rows):
+        lines += [f"**{sentence}**", ""]
     lines += [f"> {note}" for note in inputs.notes]
     if "metrics" in plot_files:
         lines += ["", f"![headline metric per task]({plot_files['metrics']})"]
@@ -415,16 +470,20 @@ img{max-width:100%}
 
 
 def _html_table(rows: Sequence[TaskRow]) -> str:
-    head = ("<tr><th>task</th><th>metric</th><th>base</th><th>fine-tuned</th><th>LlaSMol-Mistral (paper)</th>"
-            "<th>improved</th><th>valid % (base → fine-tuned)</th></tr>")
+    models = _reference_models(rows)
+    head = ("<tr><th>task</th><th>metric</th><th>base</th><th>fine-tuned</th><th>constant answer (training data)</th>"
+            + "".join(f"<th>{html.escape(model)} (paper)</th>" for model in models)
+            + "<th>fine-tuned ahead of</th><th>improved over base</th><th>valid % (base → fine-tuned)</th></tr>")
     body = []
     for row in rows:
         arrow = "↑" if row.higher_is_better else "↓"
         mark = {True: "yes", False: "no", None: "–"}[row.improved]
+        references = "".join(f"<td class='num'>{_fmt(row.references.get(model))}</td>" for model in models)
         body.append(
             f"<tr><td>{html.escape(row.task.name)}</td><td>{row.metric} {arrow}</td>"
             f"<td class='num'>{_fmt(row.base)}</td><td class='num'>{_fmt(row.finetuned)}</td>"
-            f"<td class='num'>{_fmt(row.paper)}</td><td class='{mark}'>{mark}</td>"
+            f"<td class='num'>{_fmt(row.constant)}</td>{references}"
+            f"<td>{html.escape(_ahead_marks(row, models))}</td><td class='{mark}'>{mark}</td>"
             f"<td class='num'>{html.escape(_valid(row))}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
@@ -460,6 +519,8 @@ def render_html(inputs: ReportInputs, rows: Sequence[TaskRow], examples: Sequenc
         items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in inputs.settings.items())
         parts.append(f"<ul class='settings'>{items}</ul>")
     parts.append("<h2>Results on the held-out test samples</h2>" + _html_table(rows))
+    if sentence := ahead_sentence(rows):
+        parts.append(f"<p><b>{html.escape(sentence)}</b></p>")
     parts += [f"<div class='note'>{html.escape(note)}</div>" for note in inputs.notes]
     parts.append(_img(plots.get("metrics"), "headline metric per task"))
     if plots.get("loss"):

@@ -36,24 +36,29 @@ from typing import Any
 
 from rich.console import Console
 
-from llasmol.pipeline.config import PipelineConfig, PipelineConfigError, config_hash
+from llasmol.pipeline.config import (
+    PIPELINE_GENERATION_OPTIONS,
+    HoldoutConfig,
+    PipelineConfig,
+    PipelineConfigError,
+    config_hash,
+)
 from llasmol.pipeline.generation import BeamCappedBackend, settings_used
-from llasmol.pipeline.report import BASE, FINETUNED, ReportInputs, write_report
+from llasmol.pipeline.report import BASE, CONSTANT, FINETUNED, ReportInputs, write_report
 from llasmol.pipeline.stages import StageRecord, StageRunner, write_json_atomic
 from llasmol.tasks import resolve_tasks
 
 PACKAGE_PREFIX = "pkg:"
 STAGES: tuple[str, ...] = ("data", "train", "generate-base", "generate-finetuned", "evaluate", "report")
 # Data settings that say how the built data is used, not what is built.
-_DATA_USE_SETTINGS = frozenset({"train_split", "eval_split", "max_eval_samples", "build_workers"})
+_DATA_USE_SETTINGS = frozenset({"train_split", "eval_split", "max_eval_samples", "build_workers", "eval_path"})
 # Seconds set aside under a time budget for evaluating and reporting after the last generation.
 FINISHING_SECONDS = 30.0
-# Generation with a LoRA adapter attached (unmerged) took up to this many times the base model's in the demo.
+# The fine-tuned model's generation, timed by the base model's with this margin (an adapter attached
+# unmerged took up to 1.25 times as long in the demo; merged adapters now run at the base model's speed).
 ADAPTER_GENERATION_FACTOR = 1.25
 # Under a time budget, training gets at least this share of it, even when the budget cannot be held.
 MIN_TRAINING_SHARE = 0.2
-# Generation options the pipeline applies itself (caps on the paper's beams, one new-token limit).
-PIPELINE_GENERATION_OPTIONS: tuple[str, ...] = ("num_beams", "num_return_sequences", "new_tokens")
 
 
 @dataclass
@@ -126,13 +131,40 @@ def _build_config(config: PipelineConfig) -> Any:
 
 
 def run_data_stage(config: PipelineConfig, data_dir: Path) -> dict[str, Any]:
-    """Build the data set from its sources (QC, splits, leakage control, dataset card)."""
+    """Build the data set from its sources (QC, splits, leakage control, dataset card), or hold a slice out."""
     from llasmol.data.build import build_dataset
 
+    if config.data.holdout is not None:
+        return run_holdout_stage(config, data_dir)
     build_config = _build_config(config)
     report = build_dataset(build_config, data_dir, workers=config.data.build_workers, overwrite=True, progress=True)
     summary = report.to_dict() if hasattr(report, "to_dict") else dataclasses.asdict(report)
     return {"data_dir": str(data_dir), "build": _small(summary)}
+
+
+def run_holdout_stage(config: PipelineConfig, data_dir: Path) -> dict[str, Any]:
+    """SMolInstruct's own samples as ``raw/train`` and a held-out ``raw/test`` slice (``data.holdout``)."""
+    from llasmol.data.build.config import expand_path
+    from llasmol.data.holdout import hold_out_smolinstruct
+
+    holdout = HoldoutConfig.from_dict(config.data.holdout or {})
+    sources = [expand_path(source, Path(config.base_dir)) for source in holdout.sources]
+    report = hold_out_smolinstruct(sources, data_dir, per_task=holdout.per_task, seed=holdout.seed,
+                                   tasks=config.task_names, derive_formulas=holdout.derive_formulas,
+                                   derive_descriptions=holdout.derive_descriptions)
+    return {"data_dir": str(data_dir), "holdout": _small(report.to_dict())}
+
+
+def eval_data_dir(config: PipelineConfig, data_dir: Path) -> Path:
+    """Where the eval split is read: ``data.eval_path`` when set and not empty, else the run's own data."""
+    from llasmol.data.build.config import expand_path, expand_variables
+
+    if config.data.eval_path is None or not expand_variables(config.data.eval_path).strip():
+        return data_dir
+    folder = expand_path(config.data.eval_path, Path(config.base_dir))
+    if not folder.exists():
+        raise FileNotFoundError(f"{config.source}: field 'data.eval_path': no such folder {folder}")
+    return folder
 
 
 def _small(value: Any, depth: int = 0) -> Any:
@@ -206,38 +238,96 @@ def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path,
     source = resolve_model(config.model.name, config.model.gguf_file)
     backend = load_backend(config.generate.backend, source, None if adapter is None else str(adapter),
                            options.get("device"), options.get("dtype"))
-    chosen = config.generate.options
-    capped = BeamCappedBackend(backend, chosen.get("num_beams"), chosen.get("num_return_sequences"),
-                               chosen.get("new_tokens"))
-    summary = generate_on_dataset(
-        source, data_dir, split=config.data.eval_split, tasks=config.task_names, output_dir=output_dir,
-        adapter=None if adapter is None else str(adapter), backend=capped, batch_size=config.generate.batch_size,
-        max_samples=config.data.max_eval_samples, prompt_format=config.model.prompt_format,
-        **{key: value for key, value in options.items() if key not in ("device", "dtype")},
-    )
-    return {"tasks": _small(summary.get("tasks", {}))}
+    tasks = resolve_tasks(config.task_names)
+    summaries: dict[str, Any] = {}
+    for caps, group in _tasks_by_caps(config, [task.name for task in tasks]):
+        capped = BeamCappedBackend(backend, caps.get("num_beams"), caps.get("num_return_sequences"),
+                                   caps.get("new_tokens"))
+        summary = generate_on_dataset(
+            source, data_dir, split=config.data.eval_split, tasks=group, output_dir=output_dir,
+            adapter=None if adapter is None else str(adapter), backend=capped, batch_size=config.generate.batch_size,
+            max_samples=config.data.max_eval_samples, prompt_format=config.model.prompt_format,
+            **{key: value for key, value in options.items() if key not in ("device", "dtype")},
+        )
+        summaries.update(summary.get("tasks", {}))
+    return {"tasks": _small(summaries)}
+
+
+def generation_caps(config: PipelineConfig, task: str) -> dict[str, int]:
+    """A task's decoding caps: the config's options, then its ``generate.per_task`` entry."""
+    caps = {name: config.generate.options[name] for name in PIPELINE_GENERATION_OPTIONS
+            if config.generate.options.get(name) is not None}
+    for name, value in config.generate.per_task.items():
+        if resolve_tasks([name])[0].name == task:
+            caps.update(value)
+    return caps
+
+
+def _tasks_by_caps(config: PipelineConfig, tasks: Sequence[str]) -> list[tuple[dict[str, int], list[str]]]:
+    """Consecutive tasks with the same caps, grouped (one generation call each)."""
+    groups: list[tuple[dict[str, int], list[str]]] = []
+    for task in tasks:
+        caps = generation_caps(config, task)
+        if groups and groups[-1][0] == caps:
+            groups[-1][1].append(task)
+        else:
+            groups.append((caps, [task]))
+    return groups
 
 
 def gold_folder(config: PipelineConfig, data_dir: Path) -> Path | None:
     """The raw folder of the eval split (every gold of samples sharing an input counts), if on disk."""
-    from llasmol.data.layout import RAW_DIR, SPLIT_TO_DISK
+    from llasmol.data.layout import RAW_DIR, SPLIT_FOLDER_ALIASES, SPLIT_TO_DISK
 
-    folder = data_dir / RAW_DIR / SPLIT_TO_DISK.get(config.data.eval_split, config.data.eval_split)
-    return folder if folder.is_dir() else None
+    disk = SPLIT_TO_DISK.get(config.data.eval_split, config.data.eval_split)
+    names = [name for name, split in SPLIT_FOLDER_ALIASES.items() if split == disk]
+    folders = [data_dir / RAW_DIR / disk, *(data_dir / name for name in names)]
+    return next((folder for folder in folders if folder.is_dir()), None)
 
 
 def run_evaluate_stage(config: PipelineConfig, data_dir: Path, predictions: dict[str, Path],
-                       metrics_dir: Path) -> dict[str, Any]:
-    """Score each model's predictions; ``metrics/<model>/metrics.json`` and one ``metrics.json`` for all."""
+                       metrics_dir: Path, train_data: Path | None = None) -> dict[str, Any]:
+    """Score each model's predictions; ``metrics/<model>/metrics.json`` and one ``metrics.json`` for all.
+
+    With ``train_data`` (the run's data folder) the property tasks also get the score of the constant
+    answer of its training split (majority class, mean), under ``"constant"``.
+    """
     from llasmol.evaluate import evaluate_predictions
 
     gold = gold_folder(config, data_dir)
+    options = _evaluate_options(config)
     metrics = {}
     for label, folder in predictions.items():
         metrics[label] = evaluate_predictions(folder, gold=gold, output=metrics_dir / label / "metrics.json",
-                                              tasks=config.task_names, **config.evaluate.options)
+                                              tasks=config.task_names, **options)
+    constants = _constant_answer_scores(config, train_data, next(iter(predictions.values()), None))
+    if constants:
+        metrics[CONSTANT] = constants
     write_json_atomic(metrics_dir.parent / "metrics.json", _finite(metrics))
     return {"models": list(metrics), "gold": None if gold is None else str(gold)}
+
+
+def _evaluate_options(config: PipelineConfig) -> dict[str, Any]:
+    """``evaluate.options``, with ``scibert_vocab`` (``${VAR:-default}`` expands) relative to the config."""
+    from llasmol.data.build.config import expand_path
+
+    options = dict(config.evaluate.options)
+    if isinstance(options.get("scibert_vocab"), str):
+        options["scibert_vocab"] = expand_path(options["scibert_vocab"], Path(config.base_dir))
+    return options
+
+
+def _constant_answer_scores(config: PipelineConfig, train_data: Path | None,
+                            predictions: Path | None) -> dict[str, Any]:
+    from llasmol.evaluate.constant import constant_scores
+
+    if train_data is None or predictions is None:
+        return {}
+    train_folder = gold_folder(dataclasses.replace(config, data=dataclasses.replace(
+        config.data, eval_split=config.data.train_split)), train_data)
+    if train_folder is None:
+        return {}
+    return constant_scores(train_folder, predictions, resolve_tasks(config.task_names))
 
 
 def _finite(value: Any) -> Any:
@@ -288,10 +378,13 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
 def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
     notes = []
     options = config.generate.options
-    if any(options.get(name) for name in (*PIPELINE_GENERATION_OPTIONS, "max_new_tokens")):
-        tasks = resolve_tasks(config.task_names) if config.task_names else []
-        used = settings_used(tasks, options.get("num_beams"), options.get("num_return_sequences"),
-                             options.get("max_new_tokens"), options.get("new_tokens"))
+    if config.generate.per_task or any(options.get(name)
+                                       for name in (*PIPELINE_GENERATION_OPTIONS, "max_new_tokens")):
+        used = {}
+        for task in resolve_tasks(config.task_names) if config.task_names else []:
+            caps = generation_caps(config, task.name)
+            used |= settings_used([task], caps.get("num_beams"), caps.get("num_return_sequences"),
+                                  options.get("max_new_tokens"), caps.get("new_tokens"))
         shown = "; ".join(f"{task}: {s['num_beams']} beam{'' if s['num_beams'] == 1 else 's'}, "
                           f"{s['num_return_sequences']} returned, ≤{s['max_new_tokens']} new tokens"
                           for task, s in used.items())
@@ -411,7 +504,6 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     runner = StageRunner(output_dir, console, force)
     data_dir = _data_dir(config, output_dir)
     train_dir = output_dir / "train"
-    predictions = {BASE: output_dir / "predictions" / BASE, FINETUNED: output_dir / "predictions" / FINETUNED}
     settings = config.to_dict()
 
     # data (how the data is then used, split and sample counts, is part of the later stages' hashes)
@@ -423,11 +515,18 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
         raise FileNotFoundError(f"{config.source}: field 'data.path': no such folder or file {data_dir}")
     _wait_for_everyone()
 
+    # other eval data (data.eval_path) gets a results folder of its own; training is the same
+    eval_dir = eval_data_dir(config, data_dir) if main else data_dir
+    results_dir = output_dir if eval_dir == data_dir else output_dir / "evaluations" / _slug(eval_dir)
+    results = runner if results_dir == output_dir else StageRunner(results_dir, console, force)
+    predictions = {BASE: results_dir / "predictions" / BASE, FINETUNED: results_dir / "predictions" / FINETUNED}
+
     # generation settings (under a time budget the base model generates before training, which it then times)
     budget = config.budget_minutes if config.train.enabled else None
     train_hash = config_hash("train", data_hash, settings["data"]["train_split"], settings["model"],
                              settings["train"], settings["seed"], *([budget] if budget is not None else []))
-    generate_settings = (settings["generate"], settings["data"]["eval_split"], settings["data"]["max_eval_samples"])
+    generate_settings = (settings["generate"], settings["data"]["eval_split"], settings["data"]["max_eval_samples"],
+                         *([str(eval_dir)] if eval_dir != data_dir else []))
     labels = ([BASE] if config.generate.base_model else []) + ([FINETUNED] if config.train.enabled else [])
     hashes = {
         BASE: config_hash("generate", data_hash, settings["model"], *generate_settings),
@@ -436,8 +535,8 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
 
     def generate(label: str) -> None:
         adapter = train_dir if label == FINETUNED else None
-        runner.run(f"generate-{label}", hashes[label], [predictions[label]],
-                   lambda: run_generate_stage(config, data_dir, predictions[label], adapter))
+        results.run(f"generate-{label}", hashes[label], [predictions[label]],
+                    lambda: run_generate_stage(config, eval_dir, predictions[label], adapter))
 
     if budget is not None and BASE in labels:
         generate(BASE)
@@ -450,7 +549,7 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
         _wait_for_everyone()
         runner.run("train", train_hash, train_outputs,
                    lambda: run_train_stage(config, data_dir, train_dir,
-                                           _budgeted_training(budget, started, runner, console)),
+                                           _budgeted_training(budget, started, results, console)),
                    record=main, aside=[train_dir])
     _wait_for_everyone()
     if not main:
@@ -458,43 +557,50 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
 
     # generate
     for label in labels:
-        if f"generate-{label}" not in runner.records:
+        if f"generate-{label}" not in results.records:
             generate(label)
 
     # evaluate
     evaluate_hash = config_hash("evaluate", [hashes[label] for label in labels], settings["evaluate"])
     chosen = {label: predictions[label] for label in labels}
-    runner.run("evaluate", evaluate_hash, [output_dir / "metrics.json"],
-               lambda: run_evaluate_stage(config, data_dir, chosen, output_dir / "metrics"))
-    metrics = read_metrics(output_dir)
+    results.run("evaluate", evaluate_hash, [results_dir / "metrics.json"],
+                lambda: run_evaluate_stage(config, eval_dir, chosen, results_dir / "metrics", data_dir))
+    metrics = read_metrics(results_dir)
 
     # report
+    stages = {**runner.records, **results.records}
     report_hash = config_hash("report", evaluate_hash, train_hash, settings["report"])
     if config.report.enabled:
-        train_summary = runner.records["train"].result if "train" in runner.records else {}
+        train_summary = stages["train"].result if "train" in stages else {}
 
         def make_report() -> dict[str, Any]:
             inputs = ReportInputs(
                 metrics=metrics, title=config.report.title or f"llasmol: {config.name}",
                 predictions=chosen, train_log=train_dir / "train_log.jsonl",
-                settings=_report_settings(config, data_dir, train_summary), notes=_report_notes(config, data_dir),
-                stage_seconds={name: record.seconds for name, record in runner.records.items()},
+                settings=_report_settings(config, eval_dir, train_summary), notes=_report_notes(config, data_dir),
+                stage_seconds={name: record.seconds for name, record in stages.items()},
                 examples_per_task=config.report.examples_per_task,
             )
-            files = write_report(inputs, output_dir)
+            files = write_report(inputs, results_dir)
             return {"html": str(files.html), "markdown": str(files.markdown)}
 
-        runner.run("report", report_hash, [output_dir / "report.html", output_dir / "summary.json"], make_report)
+        results.run("report", report_hash, [results_dir / "report.html", results_dir / "summary.json"], make_report)
 
     seconds = time.perf_counter() - started
-    write_json_atomic(output_dir / "pipeline.json", {
-        "config": settings, "source": config.source, "seconds": round(seconds, 2),
-        "stages": {name: dataclasses.asdict(record) for name, record in runner.records.items()},
+    write_json_atomic(results_dir / "pipeline.json", {
+        "config": settings, "source": config.source, "seconds": round(seconds, 2), "eval_data": str(eval_dir),
+        "stages": {name: dataclasses.asdict(record) for name, record in {**runner.records, **results.records}.items()},
     })
-    summary_path = output_dir / "summary.json"
+    summary_path = results_dir / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
     return PipelineResult(
-        output_dir=output_dir, data_dir=data_dir, metrics=metrics, summary=summary, stages=runner.records,
-        report_html=output_dir / "report.html" if config.report.enabled else None,
-        report_markdown=output_dir / "report.md" if config.report.enabled else None, seconds=seconds,
+        output_dir=results_dir, data_dir=data_dir, metrics=metrics, summary=summary,
+        stages={**runner.records, **results.records},
+        report_html=results_dir / "report.html" if config.report.enabled else None,
+        report_markdown=results_dir / "report.md" if config.report.enabled else None, seconds=seconds,
     )
+
+
+def _slug(folder: Path) -> str:
+    """A results folder name for other eval data: its folder name and a short hash of its path."""
+    return f"{folder.name or 'data'}-{config_hash(str(folder.resolve()))[:8]}"

@@ -1,9 +1,10 @@
 """The one registry of the 14 SMolInstruct tasks.
 
 Every stage looks tasks up here: tags, answer types, metric families, generation settings and
-the paper's reported figures. Adding a task touches this module only.
+the paper's reported figures (``baselines``: the paper's rows of GPT-4, Claude 3 Opus and LlaSMol-Mistral).
 """
 
+from llasmol.tasks.baselines import LLASMOL_MISTRAL, ZERO_SHOT_ROWS, paper_rows
 from llasmol.tasks.extraction import extract_answer, extract_answers
 from llasmol.tasks.registry import (
     DEFAULT_MAX_NEW_TOKENS,
@@ -23,8 +24,10 @@ from llasmol.tasks.registry import (
 __all__ = [
     "DEFAULT_MAX_NEW_TOKENS",
     "DEFAULT_MAX_PROMPT_TOKENS",
+    "LLASMOL_MISTRAL",
     "TASKS",
     "TASK_NAMES",
+    "ZERO_SHOT_ROWS",
     "AnswerType",
     "GenerationSettings",
     "MetricFamily",
@@ -34,5 +37,6 @@ __all__ = [
     "extract_answer",
     "extract_answers",
     "get_task",
+    "paper_rows",
     "resolve_tasks",
 ]

@@ -73,8 +73,8 @@ class BuildConfig:
         return tuple(name for name in TASK_NAMES if name in fed)
 
 
-def expand_path(text: str, base: Path) -> Path:
-    """Expand ``${VAR}``/``${VAR:-default}`` and ``~``; resolve relative paths against ``base``."""
+def expand_variables(text: str) -> str:
+    """``text`` with ``${VAR}`` and ``${VAR:-default}`` replaced by the environment's values."""
 
     def substitute(match: re.Match[str]) -> str:
         value = os.environ.get(match.group(1))
@@ -84,7 +84,12 @@ def expand_path(text: str, base: Path) -> Path:
             return match.group(2)
         return value
 
-    path = Path(_ENV_VARIABLE.sub(substitute, text)).expanduser()
+    return _ENV_VARIABLE.sub(substitute, text)
+
+
+def expand_path(text: str, base: Path) -> Path:
+    """Expand ``${VAR}``/``${VAR:-default}`` and ``~``; resolve relative paths against ``base``."""
+    path = Path(expand_variables(text)).expanduser()
     return path if path.is_absolute() else (base / path).resolve()
 
 
