@@ -271,8 +271,9 @@ def test_tiny_pipeline_runs_end_to_end_and_a_rerun_reuses_every_stage(tiny_model
         lines = (output / "predictions" / label / "name_conversion-s2f.jsonl").read_text().splitlines()
         assert len(lines) == 3
     metrics = json.loads((output / "metrics.json").read_text())
-    assert set(metrics) == {"base", "finetuned"}
+    assert set(metrics) == {"base", "finetuned", "constant"}
     assert set(metrics["finetuned"]) == {"name_conversion-s2f", "property_prediction-esol"}
+    assert set(metrics["constant"]) == {"property_prediction-esol"}  # the training split's mean, for property tasks
     summary = json.loads((output / "summary.json").read_text())
     assert summary["name_conversion-s2f"]["metric"] == "EM" and "base" in summary["name_conversion-s2f"]
     assert result.report_html.is_file() and "Training loss" in result.report_html.read_text()

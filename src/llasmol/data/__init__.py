@@ -1,6 +1,7 @@
 """SMolInstruct data: raw split files, the official release layout, and building new data."""
 
 from llasmol.data.download import DownloadError, download_smolinstruct
+from llasmol.data.holdout import HoldoutReport, hold_out_smolinstruct
 from llasmol.data.loader import (
     FIELDS,
     available_splits,
@@ -15,6 +16,7 @@ __all__ = [
     "FIELDS",
     "DataFormatError",
     "DownloadError",
+    "HoldoutReport",
     "RawRecord",
     "Template",
     "available_splits",
@@ -22,6 +24,7 @@ __all__ = [
     "core_tags",
     "dataset_info",
     "download_smolinstruct",
+    "hold_out_smolinstruct",
     "iter_raw_records",
     "iter_smolinstruct",
     "layout_templates",

@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llasmol.chem import formula_of_smiles
 from llasmol.data.layout import RAW_DIR
 from llasmol.data.raw import DataFormatError, raw_task_files
 from llasmol.tasks import TASK_NAMES, Tag, get_task, resolve_tasks
@@ -122,6 +121,8 @@ def _name_molecules(lines: dict[str, list[_Line]]) -> dict[str, str]:
 
 def _derived_formulas(train: dict[str, list[_Line]], held_keys: set[str], limit: int | None) -> list[dict[str, Any]]:
     """SMILES → formula samples for training molecules of other tasks that the S2F task lacks."""
+    from llasmol.chem import formula_of_smiles
+
     seen = {line.key for line in train.get(S2F, [])} | held_keys
     derived: list[dict[str, Any]] = []
     for task, lines in train.items():
