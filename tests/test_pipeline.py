@@ -381,18 +381,23 @@ def test_a_held_out_run_scores_constants_and_other_eval_data_reuses_its_training
     assert (other.output_dir / "report.html").is_file() and (output / "report.html").is_file()
 
 
-def test_the_cpu_recipe_gives_each_task_room_for_its_longest_answer(smolinstruct_val: Path):
-    """A new-token cap that cuts the closing tag leaves no answer (the property tasks' first caps did)."""
+def test_the_cpu_recipe_gives_each_task_room_for_its_answers(smolinstruct_val: Path):
+    """A new-token cap that cuts the closing tag leaves no answer (the property tasks' first caps did).
+
+    Each cap must fit 95 % of the task's validation answers as trained (template, tags and all); the
+    few longer names, captions and SMILES are cut to bound generation time.
+    """
+    import numpy as np
+
     from llasmol.data import iter_smolinstruct
     from llasmol.models import load_tokenizer, resolve_model
     from llasmol.pipeline.runner import generation_caps
 
     config = load_pipeline_config(REPO / "configs" / "smolinstruct-cpu.yaml")
     tokenizer = load_tokenizer(resolve_model(config.model.name))
-    long_answers = {"forward_synthesis", "retrosynthesis", "molecule_captioning", "molecule_generation"}
-    for task in set(config.task_names) - long_answers:  # there the cap bounds generation time on purpose
+    for task in config.task_names:
         cap = generation_caps(config, task)["new_tokens"]
         rows = iter_smolinstruct(smolinstruct_val.parent, split="validation", tasks=[task], use_first=300)
-        lengths = [len(tokenizer(row["output"])["input_ids"]) for row in rows]  # the answer as trained, tags and all
+        lengths = [len(tokenizer(row["output"])["input_ids"]) for row in rows]
         assert len(lengths) > 100
-        assert cap > max(lengths), f"{task}: cap {cap} tokens, longest validation answer {max(lengths)}"
+        assert cap > np.percentile(lengths, 95), f"{task}: cap {cap} tokens, answers {sorted(lengths)[-10:]}"
