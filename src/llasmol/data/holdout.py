@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.data.layout import RAW_DIR
-from llasmol.data.raw import DataFormatError, raw_task_files
+from llasmol.data.raw import DataFormatError, iter_json_lines, raw_task_files
 from llasmol.tasks import TASK_NAMES, Tag, get_task, resolve_tasks
 
 VALIDATION_SPLITS = frozenset({"dev", "validation", "val", "valid"})
@@ -93,18 +93,12 @@ def _read_lines(folders: Sequence[Path], tasks: Iterable[str]) -> dict[str, list
             if task not in lines:
                 continue
             with path.open(encoding="utf-8") as handle:
-                for number, text in enumerate(handle, start=1):
-                    if not text.strip():
-                        continue
-                    try:
-                        record = json.loads(text)
-                    except json.JSONDecodeError as error:
-                        raise DataFormatError(path, number, f"not JSON ({error.msg})", None) from None
+                for index, record in iter_json_lines(handle, path):
                     for name in ("input", "output"):
                         if name not in record:
-                            raise DataFormatError(path, number, "missing", name)
+                            raise DataFormatError(path, index + 1, "missing", name)
                     validation = str(record.get("split", "")) in VALIDATION_SPLITS
-                    lines[task].append(_Line(task, record, validation, f"{path}:{number}"))
+                    lines[task].append(_Line(task, record, validation, f"{path}:{index + 1}"))
     return lines
 
 
