@@ -15,47 +15,12 @@ from typing import Any
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import AllChem, MACCSkeys
-from rdkit.Chem.rdmolops import AssignStereochemistry
 
 from llasmol.chem import FormulaError, parse_formula
-from llasmol.chem.smiles import _copy_without_hydrogen_info
+from llasmol.chem.reference import reference_canonical
 from llasmol.tasks import MetricFamily, Task
 
 _elements = parse_formula.__wrapped__  # no cache
-
-
-def _canonical_part(part: str) -> str | None:
-    """The reference's steps for one part: three RDKit round trips, a rebuild, a Kekulé write."""
-    mol = Chem.MolFromSmiles(part)
-    if mol is None:
-        return None
-    for atom in mol.GetAtoms():
-        atom.SetAtomMapNum(0)
-    smiles = Chem.MolToSmiles(mol)
-    for _ in range(2):
-        mol = Chem.MolFromSmiles(smiles)
-        if mol is None:
-            return None
-        smiles = Chem.MolToSmiles(mol)
-    mol = Chem.MolFromSmiles(smiles, sanitize=False)
-    mol.UpdatePropertyCache()
-    rebuilt = _copy_without_hydrogen_info(mol)
-    Chem.SanitizeMol(rebuilt, sanitizeOps=Chem.SanitizeFlags.SANITIZE_SETAROMATICITY
-                     | Chem.SanitizeFlags.SANITIZE_PROPERTIES | Chem.SanitizeFlags.SANITIZE_ADJUSTHS,
-                     catchErrors=True)
-    AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
-    mol = Chem.MolFromSmiles(Chem.MolToSmiles(rebuilt))
-    return None if mol is None else Chem.MolToSmiles(mol, kekuleSmiles=True)
-
-
-def _canonical(smiles: str) -> str | None:
-    parts = []
-    for part in smiles.split("."):
-        canonical = _canonical_part(part) if part else None
-        if canonical is None:
-            return None
-        parts.append(canonical)
-    return ".".join(sorted(parts))
 
 
 def _inchi(smiles: str) -> str:
@@ -73,7 +38,7 @@ def _depth(answers: Sequence[Sequence[str] | None], task: Task) -> int:
 
 def _molecules(task: Task, answers: list[list[str] | None], golds: list[list[str]]) -> dict[str, Any]:
     k = _depth(answers, task)
-    golds = [[_canonical(gold) for gold in sample] for sample in golds]
+    golds = [[reference_canonical(gold) for gold in sample] for sample in golds]
     columns = []  # per depth: (missing, invalid, canonical) per sample
     for depth in range(k):
         column = []
@@ -82,7 +47,7 @@ def _molecules(task: Task, answers: list[list[str] | None], golds: list[list[str
             if not answer:
                 column.append((True, False, None))
             else:
-                canonical = _canonical(answer)
+                canonical = reference_canonical(answer)
                 column.append((False, canonical is None, canonical))
         columns.append(column)
     metrics: dict[str, Any] = {"num_all": len(answers)}

@@ -6,12 +6,19 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Fuzz tests: a fixed, derandomized set of examples in a plain run (CI stays reproducible);
+# `pytest --hypothesis-profile=long tests/test_fuzz_scoring.py` explores far more, at random.
+settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("long", max_examples=50_000, deadline=None, print_blob=True)
+settings.load_profile("ci")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("LLASMOL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -9,44 +9,16 @@ from pathlib import Path
 
 import pytest
 from rdkit import Chem
-from rdkit.Chem.rdmolops import AssignStereochemistry
 
 from llasmol.chem import canonicalize_smiles
-from llasmol.chem.smiles import _HYDRIDE_ELEMENTS, _copy_without_hydrogen_info, _rebuild_is_identity
+from llasmol.chem.reference import reference_canonical
+from llasmol.chem.smiles import _HYDRIDE_ELEMENTS, _rebuild_is_identity
 
 PER_SOURCE = 1500
 
 
-def _full_chain_part(part: str) -> str | None:
-    """The whole chain without short cuts: parse, drop maps, settle, rebuild, write twice."""
-    mol = Chem.MolFromSmiles(part)
-    if mol is None:
-        return None
-    for atom in mol.GetAtoms():
-        atom.SetAtomMapNum(0)
-    smiles = Chem.MolToSmiles(mol)
-    for _ in range(2):
-        mol = Chem.MolFromSmiles(smiles)
-        if mol is None:
-            return None
-        settled = Chem.MolToSmiles(mol)
-        if settled == smiles:
-            break
-        smiles = settled
-    mol = Chem.MolFromSmiles(smiles, sanitize=False)
-    mol.UpdatePropertyCache()
-    rebuilt = _copy_without_hydrogen_info(mol)
-    Chem.SanitizeMol(rebuilt, sanitizeOps=Chem.SanitizeFlags.SANITIZE_SETAROMATICITY
-                     | Chem.SanitizeFlags.SANITIZE_PROPERTIES | Chem.SanitizeFlags.SANITIZE_ADJUSTHS,
-                     catchErrors=True)
-    AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
-    mol = Chem.MolFromSmiles(Chem.MolToSmiles(rebuilt))
-    return None if mol is None else Chem.MolToSmiles(mol, kekuleSmiles=True)
-
-
 def _full_chain(smiles: str) -> str | None:
-    parts = [_full_chain_part(part) if part else None for part in smiles.replace(" ", "").split(".")]
-    return None if any(part is None for part in parts) else ".".join(sorted(parts))
+    return reference_canonical(smiles.replace(" ", ""))
 
 
 def _real_smiles(shared_data: Path) -> list[str]:

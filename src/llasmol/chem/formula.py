@@ -54,11 +54,14 @@ def parse_formula(formula: str) -> dict[str, int]:
     """
     if not is_valid_formula(formula):
         raise FormulaError(f"invalid molecular formula: {formula!r}")
-    counts = dict(_count_elements(formula))
-    charge = _CHARGE.search(formula)
-    if charge is not None:
-        sign, digits = charge.group()[0], charge.group()[1:]
-        counts[sign] = int(digits) if digits else 1
+    try:
+        counts = dict(_count_elements(formula))
+        charge = _CHARGE.search(formula)
+        if charge is not None:
+            sign, digits = charge.group()[0], charge.group()[1:]
+            counts[sign] = int(digits) if digits else 1
+    except ValueError as error:  # a count of more digits than int() reads (4300): the reference's error too
+        raise FormulaError(f"invalid molecular formula: {formula[:40]!r}...: {error}") from None
     return counts
 
 

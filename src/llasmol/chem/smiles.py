@@ -45,8 +45,21 @@ def _can_be_tetrahedral(atom: Chem.Atom) -> bool:
     return degree > 3 or all(bond.GetBondType() == Chem.BondType.SINGLE for bond in atom.GetBonds())
 
 
+# What RDKit raises where it cannot go on (sanitization and kekulization errors are MolSanitizeException,
+# a ValueError; invariant and precondition violations are RuntimeError). The reference catches every
+# exception of its chain and calls the SMILES invalid.
+_RDKIT_ERRORS = (ValueError, RuntimeError)
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _canonical_part(part: str) -> str | None:
+    try:
+        return _canonical_part_of_text(part)
+    except _RDKIT_ERRORS:
+        return None
+
+
+def _canonical_part_of_text(part: str) -> str | None:
     mol = Chem.MolFromSmiles(part)
     if mol is None:
         return None
@@ -54,8 +67,10 @@ def _canonical_part(part: str) -> str | None:
         for atom in mol.GetAtoms():
             atom.SetAtomMapNum(0)
     if "@" not in part:  # a part with tetrahedral stereo almost always keeps it: no fast path
-        kekule = Chem.MolToSmiles(mol, kekuleSmiles=True)
-        if "@" not in kekule and ("[" not in kekule or _rebuild_is_identity(kekule, mol)):
+        kekule = _kekule_smiles(mol)
+        if (kekule is not None and "@" not in kekule
+                and ("[" not in kekule or (_implicit_hydrogens_at_default_valence(mol)
+                                           and _rebuild_is_identity(kekule, mol)))):
             # Only default-valence atoms, or bracket atoms the rebuild reproduces, and no tetrahedral
             # stereo: settling and rebuilding leave the molecule as it is, and its Kekulé SMILES does
             # not depend on how the input was written (checked against the full chain on 186k real
@@ -63,6 +78,30 @@ def _canonical_part(part: str) -> str | None:
             # part of the real data here, with rewrites and mutations: 180k strings).
             return kekule
     return _canonical_of_rdkit_smiles(Chem.MolToSmiles(mol))
+
+
+def _kekule_smiles(mol: Chem.Mol) -> str | None:
+    """RDKit's Kekulé SMILES of ``mol``; ``None`` where it has no Kekulé form (``C1=CC=[N+2]C=C1``)."""
+    try:
+        return Chem.MolToSmiles(mol, kekuleSmiles=True)
+    except Chem.KekulizeException:
+        return None
+
+
+def _implicit_hydrogens_at_default_valence(mol: Chem.Mol) -> bool:
+    """Whether every atom written without brackets got hydrogens up to its element's first valence.
+
+    Such an atom at a higher valence (``I=O`` read as ``O=[IH]``) is written in brackets with the
+    hydrogens RDKit gave it, and reading that text runs RDKit's clean-up on it (``[O-][IH+]``): its
+    Kekulé SMILES is not settled, so the settling round trips must run.
+    """
+    table = Chem.GetPeriodicTable()
+    for atom in mol.GetAtoms():
+        if atom.GetNoImplicit() or atom.GetNumImplicitHs() == 0:
+            continue
+        if atom.GetTotalValence() != table.GetDefaultValence(atom.GetAtomicNum()):
+            return False
+    return True
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -108,9 +147,10 @@ def _hydride_bracket_atoms(elements: tuple[str, ...], max_hydrogens: int = 3) ->
 
 
 # Bracket atoms whose hydrogens and charge the rebuild reproduces as written: a charged atom
-# without hydrogens (valence filled, checked for radicals), an aromatic atom, whose hydrogen
-# count the rebuild copies, or a neutral main-group hydride as above. Other bracket atoms
-# (explicit hydrogens on other atoms, isotopes, metals, unusual valences) are rebuilt.
+# without hydrogens (valence filled, checked for radicals; a halide anion only without bonds), an
+# aromatic atom, whose hydrogen count the rebuild copies, or a neutral main-group hydride as above.
+# Other bracket atoms (explicit hydrogens on other atoms, isotopes, metals, unusual valences) are rebuilt.
+_HALOGENS = frozenset({"Cl", "Br", "I"})
 _KEPT_BRACKET_ATOMS = frozenset(
     {"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", "[Cl-]", "[Br-]", "[I-]"}
 ) | _hydride_bracket_atoms(_HYDRIDE_ELEMENTS)
@@ -136,7 +176,12 @@ def _rebuild_is_identity(written: str, mol: Chem.Mol) -> bool:
         return True
     if not _IDENTITY_BRACKET_ATOMS.issuperset(BRACKET_ATOM.findall(written)):
         return False
-    return all(atom.GetNumRadicalElectrons() == 0 for atom in mol.GetAtoms())
+    return all(atom.GetNumRadicalElectrons() == 0 and not _bonded_halide(atom) for atom in mol.GetAtoms())
+
+
+def _bonded_halide(atom: Chem.Atom) -> bool:
+    """A halide anion with bonds (``C[I-](C)C``): the rebuild may give it a hydrogen (``C[IH-](C)C``)."""
+    return atom.GetFormalCharge() == -1 and atom.GetSymbol() in _HALOGENS and atom.GetDegree() > 0
 
 
 def _rebuilt_canonical(smiles: str) -> str | None:

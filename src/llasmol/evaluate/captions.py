@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, each_guarded
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.resources import use_nltk_data
@@ -184,19 +185,25 @@ def warm_caption_scorers(nltk_data: Path | str | None = None) -> None:
     _scoring_tools(None if nltk_data is None else str(nltk_data))
 
 
-def _pair_scores_chunk(pairs: list[tuple[Tokens, Tokens, str, str]],
-                       nltk_data: str | None) -> list[tuple[float, float, float, float]]:
-    """(METEOR, ROUGE-1, ROUGE-2, ROUGE-L F) of (gold tokens, answer tokens, answer, gold) pairs."""
+PairScores = tuple[float, float, float, float]
+_NO_SCORES: PairScores = (0.0, 0.0, 0.0, 0.0)  # a pair whose scoring raised
+
+
+def _pair_scores(pair: tuple[Tokens, Tokens, str, str], tools: dict[str, Any]) -> PairScores:
+    """(METEOR, ROUGE-1, ROUGE-2, ROUGE-L F) of (gold tokens, answer tokens, answer, gold)."""
     from nltk.translate.meteor_score import meteor_score
 
-    tools = _scoring_tools(nltk_data)
-    results = []
-    for gold_tokens, answer_tokens, answer, gold in pairs:
-        meteor = meteor_score([gold_tokens], answer_tokens, stemmer=tools["stemmer"], wordnet=tools["wordnet"])
-        rouge = tools["rouge"].score(answer, gold)
-        rouge_l = _rouge_l_fmeasure(tools["rouge_tokenizer"].tokenize(answer), tools["rouge_tokenizer"].tokenize(gold))
-        results.append((meteor, rouge["rouge1"].fmeasure, rouge["rouge2"].fmeasure, rouge_l))
-    return results
+    gold_tokens, answer_tokens, answer, gold = pair
+    meteor = meteor_score([gold_tokens], answer_tokens, stemmer=tools["stemmer"], wordnet=tools["wordnet"])
+    rouge = tools["rouge"].score(answer, gold)
+    rouge_l = _rouge_l_fmeasure(tools["rouge_tokenizer"].tokenize(answer), tools["rouge_tokenizer"].tokenize(gold))
+    return meteor, rouge["rouge1"].fmeasure, rouge["rouge2"].fmeasure, rouge_l
+
+
+def _pair_scores_chunk(pairs: list[tuple[Tokens, Tokens, str, str]],
+                       nltk_data: str | None) -> list[PairScores | ScoringFailure]:
+    """:func:`_pair_scores` of each pair, guarded."""
+    return each_guarded(partial(_pair_scores, tools=_scoring_tools(nltk_data)), pairs)
 
 
 def caption_tokens(tokenizer: Any, texts: Sequence[str]) -> list[Tokens]:
@@ -255,8 +262,12 @@ def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict
 
 def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]], tokenizer: Any,
                    nltk_data: Path | str | None = None, *, pool: WorkPool | None = None,
-                   progress: ProgressHook | None = None) -> dict[str, float | int | None]:
-    """``num_no_answer``, ``bleu2``, ``bleu4``, ``rouge_1``, ``rouge_2``, ``rouge_l``, ``meteor_score``."""
+                   progress: ProgressHook | None = None, errors: ScoringErrors | None = None
+                   ) -> dict[str, float | int | None]:
+    """``num_no_answer``, ``bleu2``, ``bleu4``, ``rouge_1``, ``rouge_2``, ``rouge_l``, ``meteor_score``.
+
+    An answer whose METEOR or ROUGE raised scores 0 on them, its sample recorded in ``errors``.
+    """
     pool, progress = pool or WorkPool(), progress or NoProgress()
     texts = [(_first_answer(sample), sample_golds[0].strip())
              for sample, sample_golds in zip(answers, golds, strict=True)]
@@ -278,9 +289,21 @@ def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
                                  progress.advance)
     metrics.update(_bleu_scores(gold_tokens, answer_tokens))
     scored = dict(zip(first_sample, pair_scores(), strict=True))
-    scores = [scored[pair] for pair in answered]
+    _record_failed_pairs(scored, texts, errors)
+    scores = [_NO_SCORES if isinstance(scored[pair], ScoringFailure) else scored[pair] for pair in answered]
     metrics["rouge_1"] = _mean([score[1] for score in scores])
     metrics["rouge_2"] = _mean([score[2] for score in scores])
     metrics["rouge_l"] = _mean([score[3] for score in scores])
     metrics["meteor_score"] = _mean([score[0] for score in scores])
     return metrics
+
+
+def _record_failed_pairs(scored: dict[tuple[str, str], PairScores | ScoringFailure], texts: list[tuple[str, str]],
+                         errors: ScoringErrors | None) -> None:
+    """Record in ``errors`` each sample whose (answer, gold) pair's scoring raised."""
+    if errors is None:
+        return
+    for index, pair in enumerate(texts):
+        failure = scored.get(pair)
+        if isinstance(failure, ScoringFailure):
+            errors.add(index, f"{pair[0][:60]!r}: {failure.reason}")

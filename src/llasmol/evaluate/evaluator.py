@@ -24,6 +24,7 @@ from llasmol.evaluate.gold import (
     golds_from_split,
     normalize_answer,
 )
+from llasmol.evaluate.isolation import ScoringErrors
 from llasmol.evaluate.molecules import canonicalize_later, first_strings, score_molecules
 from llasmol.evaluate.names import score_names
 from llasmol.evaluate.parallel import WorkPool
@@ -96,27 +97,40 @@ def score_task(task: Task | str, records: Sequence[PredictionRecord], golds: Seq
     """
     task = get_task(task) if isinstance(task, str) else task
     pool, progress = pool or WorkPool(), progress or NoProgress()
+    errors = ScoringErrors()
     gold_lists = golds_from_records(records).answers if golds is None else golds
     gold_lists = [[normalize_answer(gold, task) for gold in sample] for sample in gold_lists]
     answers = _normalized_answers(task, records)
     k = answer_depth(task, records)
     family = task.metric_family
     if family is MetricFamily.MOLECULE:
-        metrics = score_molecules(answers, gold_lists, k, match_parts=task.match_parts, pool=pool, progress=progress)
+        metrics = score_molecules(answers, gold_lists, k, match_parts=task.match_parts, pool=pool, progress=progress,
+                                  errors=errors)
     elif family is MetricFamily.FORMULA:
-        metrics = score_formulas(answers, gold_lists, k)
+        metrics = score_formulas(answers, gold_lists, k, errors)
     elif family is MetricFamily.NAME:
         metrics = score_names(answers, gold_lists, k)
     elif family is MetricFamily.CAPTION:
         resources = (captions or CaptionResources()).load()
         metrics = score_captions(answers, gold_lists, resources.tokenizer, resources.nltk_data, pool=pool,
-                                 progress=progress)
+                                 progress=progress, errors=errors)
     elif family is MetricFamily.REGRESSION:
-        metrics = score_numbers(answers, gold_lists)
+        metrics = score_numbers(answers, gold_lists, errors)
     else:
-        metrics = score_labels(answers, gold_lists)
+        metrics = score_labels(answers, gold_lists, errors)
     metrics.update(headline_figures(task, metrics))
+    metrics["num_scoring_errors"] = len(errors)
+    _warn_scoring_errors(task, records, errors)
     return metrics
+
+
+def _warn_scoring_errors(task: Task, records: Sequence[PredictionRecord], errors: ScoringErrors) -> None:
+    """One warning per sample whose answer raised while being scored (and was counted invalid)."""
+    for index, reason in sorted(errors.by_sample.items()):
+        line = records[index].line
+        where = f"line {line}" if line is not None else f"sample {index + 1}"
+        warnings.warn(f"{task.name} {where}: answer counted invalid, scoring it raised {reason}",
+                      EvaluationWarning, stacklevel=3)
 
 
 @dataclass

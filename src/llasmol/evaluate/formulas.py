@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from llasmol.chem import FormulaError, parse_formula
 from llasmol.evaluate.gold import InvalidGoldError
+from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, guarded
 from llasmol.evaluate.records import pad_answers
 
 Answers = Sequence[str | None]
@@ -19,16 +20,18 @@ def _element_counts(formula: str) -> dict[str, int] | None:
 
 
 def score_formulas(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]],
-                   k: int) -> dict[str, int]:
+                   k: int, errors: ScoringErrors | None = None) -> dict[str, int]:
     """``num_tj_no_answer``, ``num_tj_ele_match`` and ``num_tj_formula_invalid`` for j = 1..k.
 
     Two formulas match when their element counts (a trailing charge counting as element '+' or
     '-') are equal; a formula with brackets, or anything else the reference grammar rejects, is
-    invalid. Raises :class:`InvalidGoldError` for a gold formula that does not parse.
+    invalid, and so is one whose reading raised (its sample recorded in ``errors``). Raises
+    :class:`InvalidGoldError` for a gold formula that does not parse.
     """
     padded = pad_answers(answers, k)
+    errors = errors if errors is not None else ScoringErrors()
     no_answer, invalid, match = [], [], []
-    for sample, sample_golds in zip(padded, golds, strict=True):
+    for index, (sample, sample_golds) in enumerate(zip(padded, golds, strict=True)):
         gold_counts = []
         for gold in sample_golds:
             counts = _element_counts(gold)
@@ -36,7 +39,7 @@ def score_formulas(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
                 raise InvalidGoldError(gold, "not a valid molecular formula")
             gold_counts.append(counts)
         missing = [not answer for answer in sample]
-        parsed = [None if not answer else _element_counts(answer) for answer in sample]
+        parsed = [None if not answer else _answer_counts(answer, index, errors) for answer in sample]
         no_answer.append(missing)
         invalid.append([not gone and counts is None for gone, counts in zip(missing, parsed, strict=True)])
         match.append([counts is not None and counts in gold_counts for counts in parsed])
@@ -47,3 +50,12 @@ def score_formulas(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
         metrics[f"num_t{depth}_ele_match"] = sum(any(sample[:depth]) for sample in match)
         metrics[f"num_t{depth}_formula_invalid"] = sum(all(sample[:depth]) for sample in invalid)
     return metrics
+
+
+def _answer_counts(answer: str, sample: int, errors: ScoringErrors) -> dict[str, int] | None:
+    """An answer's element counts; ``None`` if invalid, or if reading it raised (recorded in ``errors``)."""
+    counts = guarded(_element_counts, answer)
+    if isinstance(counts, ScoringFailure):
+        errors.add(sample, f"{answer[:60]!r}: {counts.reason}")
+        return None
+    return counts

@@ -28,6 +28,7 @@ from llasmol.chem import (
     self_similarities_of_text,
 )
 from llasmol.evaluate.gold import InvalidGoldError
+from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, each_guarded, guarded
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.records import pad_answers
@@ -85,16 +86,21 @@ def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
     return frozenset(key)
 
 
-def _canonical_chunk(smiles_list: list[str]) -> list[str | None]:
-    return [canonicalize_smiles(smiles) for smiles in smiles_list]
+# The steps run on the workers, each item guarded: an exception on one comes back as a ScoringFailure.
+def _canonical_chunk(smiles_list: list[str]) -> list[str | ScoringFailure | None]:
+    return each_guarded(canonicalize_smiles, smiles_list)
 
 
-def _inchi_chunk(parts: list[str]) -> list[str | None]:
-    return [part_inchi(part) for part in parts]
+def _inchi_chunk(parts: list[str]) -> list[str | ScoringFailure | None]:
+    return each_guarded(part_inchi, parts)
 
 
-def _parses_chunk(parts: list[str]) -> list[bool]:
-    return [Chem.MolFromSmiles(part) is not None for part in parts]
+def _parses(part: str) -> bool:
+    return Chem.MolFromSmiles(part) is not None
+
+
+def _parses_chunk(parts: list[str]) -> list[bool | ScoringFailure]:
+    return each_guarded(_parses, parts)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -106,22 +112,28 @@ def _fingerprints(canonical: str) -> FingerprintSet | None:
 Similarities = tuple[float, float, float]
 
 
-def _similarity_chunk(pairs: list[tuple[str, str]]) -> list[Similarities | None]:
+def _pair_similarities(pair: tuple[str, str]) -> Similarities | None:
     """Fingerprint similarities of (answer, gold) canonical forms; ``None`` where one does not parse again."""
-    found = []
-    for answer, gold in pairs:
-        first, second = _fingerprints(answer), _fingerprints(gold)
-        found.append(None if first is None or second is None else fingerprint_similarities(first, second))
-    return found
+    first, second = _fingerprints(pair[0]), _fingerprints(pair[1])
+    return None if first is None or second is None else fingerprint_similarities(first, second)
 
 
-def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | None]:
-    molecules = (Chem.MolFromSmiles(canonical) for canonical in canonicals)
-    return [None if mol is None else self_similarities(mol) for mol in molecules]
+def _similarity_chunk(pairs: list[tuple[str, str]]) -> list[Similarities | ScoringFailure | None]:
+    return each_guarded(_pair_similarities, pairs)
+
+
+def _own_similarities(canonical: str) -> Similarities | None:
+    mol = Chem.MolFromSmiles(canonical)
+    return None if mol is None else self_similarities(mol)
+
+
+def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | ScoringFailure | None]:
+    return each_guarded(_own_similarities, canonicals)
 
 
 # What worker processes computed, kept by this process so that later evaluations in it (several
-# runs scored against the same golds) send only strings and pairs not seen before.
+# runs scored against the same golds) send only strings and pairs not seen before. A step that
+# raised on an item is kept as its ScoringFailure, so that every evaluation counts it.
 _MAX_REMEMBERED = 1 << 20
 _memory_lock = threading.Lock()
 _remembered_canonical: dict[str, str | None] = {}
@@ -130,12 +142,32 @@ _remembered_parses: dict[str, bool] = {}  # part -> whether RDKit reads it
 _remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
 
 
+# Where a step raised: (step name, item) -> reason. The item stands in the result for the value
+# the step gives when RDKit cannot go on (see _Step.fallback).
+Failures = dict[tuple[str, object], str]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A step's name and its result for an item it raised on: ``None`` (canonical form, InChI,
+    similarities) or ``False`` (whether a part reads back)."""
+
+    name: str
+    fallback: object = None
+
+
+_CANONICAL, _INCHI, _PARSES, _SIMILARITY = _Step("canonical form"), _Step("InChI"), _Step("parse", False), \
+    _Step("fingerprints")
+
+
 def _remembered_later(keys: list[Key], memory: dict[Key, Value],
-                      start: Callable[[list[Key]], Callable[[], list[Value]]]) -> Callable[[], dict[Key, Value]]:
+                      start: Callable[[list[Key]], Callable[[], list[Value]]],
+                      step: _Step | None = None, failures: Failures | None = None) -> Callable[[], dict[Key, Value]]:
     """Start computing the ``keys`` not in ``memory`` (``start(missing)`` returns a function that waits).
 
     The returned function waits, remembers what was computed and gives ``{key: value}`` for
-    ``keys``. Safe when tasks are scored on several threads (a key may then be computed twice).
+    ``keys``, a :class:`ScoringFailure` replaced by the ``step``'s fallback and recorded in
+    ``failures``. Safe when tasks are scored on several threads (a key may then be computed twice).
     """
     with _memory_lock:
         found = {key: memory[key] for key in keys if key in memory}
@@ -148,9 +180,19 @@ def _remembered_later(keys: list[Key], memory: dict[Key, Value],
             if len(memory) + len(computed) > _MAX_REMEMBERED:
                 memory.clear()
             memory.update(computed)
-        return {**found, **computed}
+        return _without_failures({**found, **computed}, step, failures)
 
     return finish
+
+
+def _without_failures(values: dict[Key, Value], step: _Step | None, failures: Failures | None) -> dict[Key, Value]:
+    """``values`` with each :class:`ScoringFailure` replaced by the step's fallback (and recorded)."""
+    for key, value in values.items():
+        if isinstance(value, ScoringFailure):
+            if failures is not None and step is not None:
+                failures[(step.name, key)] = value.reason
+            values[key] = step.fallback if step is not None else None
+    return values
 
 
 def _on_workers(pool: WorkPool, progress: ProgressHook, chunk_function: Callable[[list[Key]], list[Value]]
@@ -163,20 +205,21 @@ def _on_workers(pool: WorkPool, progress: ProgressHook, chunk_function: Callable
 
 
 def _remembered_later_on(pool: WorkPool, progress: ProgressHook, memory: dict[Key, Value],
-                         chunk_function: Callable[[list[Key]], list[Value]]
-                         ) -> Callable[[list[Key]], Callable[[], dict[Key, Value]]]:
+                         chunk_function: Callable[[list[Key]], list[Value]], step: _Step | None = None,
+                         failures: Failures | None = None) -> Callable[[list[Key]], Callable[[], dict[Key, Value]]]:
     """``start(keys)``: :func:`_remembered_later` of ``chunk_function`` over distinct keys, on the workers."""
     on_workers = _on_workers(pool, progress, chunk_function)
 
     def start(keys: list[Key]) -> Callable[[], dict[Key, Value]]:
-        return _remembered_later(list(dict.fromkeys(keys)), memory, on_workers)
+        return _remembered_later(list(dict.fromkeys(keys)), memory, on_workers, step, failures)
 
     return start
 
 
-def _parse_checks_on(pool: WorkPool, progress: ProgressHook) -> Callable[[list[str]], Callable[[], dict[str, bool]]]:
+def _parse_checks_on(pool: WorkPool, progress: ProgressHook, failures: Failures
+                     ) -> Callable[[list[str]], Callable[[], dict[str, bool]]]:
     """``start(parts)``: whether RDKit reads back each canonical part; parsed only where the text leaves it open."""
-    check = _remembered_later_on(pool, progress, _remembered_parses, _parses_chunk)
+    check = _remembered_later_on(pool, progress, _remembered_parses, _parses_chunk, _PARSES, failures)
 
     def start(parts: list[str]) -> Callable[[], dict[str, bool]]:
         finish = check([part for part in parts if not reads_back(part)])
@@ -323,13 +366,16 @@ def _count_any(flags: list[list[bool]], k: int) -> list[int]:
 
 def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]], k: int, *,
                     match_parts: bool = False, pool: WorkPool | None = None,
-                    progress: ProgressHook | None = None) -> dict[str, float | int | None]:
+                    progress: ProgressHook | None = None, errors: ScoringErrors | None = None
+                    ) -> dict[str, float | int | None]:
     """The paper's SMILES metrics; answers and golds already stripped, with ';' read as '.'.
 
+    An answer on which a step raised counts as invalid, its sample recorded in ``errors``.
     Raises :class:`InvalidGoldError` for a gold answer RDKit cannot read.
     """
     pool, progress = pool or WorkPool(), progress or NoProgress()
-    canonicalize = _remembered_later_on(pool, progress, _remembered_canonical, _canonical_chunk)
+    failures: Failures = {}
+    canonicalize = _remembered_later_on(pool, progress, _remembered_canonical, _canonical_chunk, _CANONICAL, failures)
     padded = pad_answers(answers, k)
     canonical = canonicalize(first_strings(padded, golds))()
     for sample_golds in golds:
@@ -337,7 +383,7 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
             if canonical[gold] is None:
                 raise InvalidGoldError(gold, "not a valid SMILES")
     gold_forms = [[canonical[gold] for gold in sample_golds] for sample_golds in golds]
-    check_parses = _parse_checks_on(pool, progress)
+    check_parses = _parse_checks_on(pool, progress, failures)
     parses = check_parses(_parts_of(form for forms in gold_forms for form in forms))()
     padded, not_canonicalized = _answers_worth_scoring(padded, gold_forms, canonical, parses, canonicalize, match_parts)
     # Only samples with a valid answer written unlike their golds (or one left uncanonicalized)
@@ -346,11 +392,11 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     compared = sorted({index for index, (sample, forms) in enumerate(zip(padded, gold_forms, strict=True))
                        if any(canonical.get(a) not in (None, *forms) for a in sample if _present(a))}
                       | set(not_canonicalized))
-    compute_inchis = _remembered_later_on(pool, progress, _remembered_inchis, _inchi_chunk)
+    compute_inchis = _remembered_later_on(pool, progress, _remembered_inchis, _inchi_chunk, _INCHI, failures)
     gold_inchis = compute_inchis([part for part in _parts_of(form for index in compared for form in gold_forms[index])
                                   if not has_inchi(part)])
     # Fingerprints need only canonical forms: they are computed while InChIs are.
-    fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, parses, pool, progress)
+    fingerprint_metrics = _fingerprint_metrics_later(padded, golds, canonical, parses, pool, progress, failures)
     inchis = gold_inchis()
     # A gold with an empty InChI may equal any answer: those left uncanonicalized beside it are now.
     unkeyed = [text for index, texts in not_canonicalized.items()
@@ -368,6 +414,9 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     # An answer left uncanonicalized counts as invalid: after a missing or valid answer, and matching
     # no gold, it changes no count as it is.
     facts = {text: _facts_of(canonical.get(text), inchis, parses, match_parts) for text in distinct}
+    errors = errors if errors is not None else ScoringErrors()
+    failed_answers = _record_failures(padded, golds, canonical, failures, errors)
+    facts.update(dict.fromkeys(failed_answers, SmilesFacts(None, None, None)))  # invalid
 
     no_answer, invalid, exact, intersection, subset = [], [], [], [], []
     for sample, sample_golds in zip(padded, golds, strict=True):
@@ -389,10 +438,38 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     metrics: dict[str, float | int | None] = {"num_all": len(padded)}
     metrics.update(_by_depth({"no_answer": _count_all(no_answer, k), "invalid": _count_all(invalid, k)}))
     metrics.update(_by_depth({"exact_match": _count_any(exact, k)}))
-    metrics.update(fingerprint_metrics())
+    metrics.update(fingerprint_metrics({canonical.get(text) for text in failed_answers}))
     if match_parts:
         metrics.update(_by_depth({"subset": _count_any(subset, k), "intersection": _count_any(intersection, k)}))
     return metrics
+
+
+def _failure_keys(text: str, canonical: dict[str, str | None]) -> list[tuple[str, object]]:
+    """The (step, item) keys a string's scoring went through: its canonical form, its parts' steps."""
+    keys: list[tuple[str, object]] = [(_CANONICAL.name, text)]
+    form = canonical.get(text)
+    if form is not None:
+        keys += [(step.name, part) for part in form.split(".") for step in (_INCHI, _PARSES)]
+    return keys
+
+
+def _record_failures(padded: list[list[str | None]], golds: Sequence[Sequence[str]], canonical: dict[str, str | None],
+                     failures: Failures, errors: ScoringErrors) -> set[str]:
+    """Record in ``errors`` each sample where a step raised on one of its strings; the answers concerned."""
+    if not failures:
+        return set()
+    failed_answers: set[str] = set()
+    for index, (sample, sample_golds) in enumerate(zip(padded, golds, strict=True)):
+        top = canonical.get(sample[0]) if _present(sample[0]) else None
+        pairs = [(_SIMILARITY.name, (top, canonical.get(gold))) for gold in sample_golds]
+        for text, is_answer in [(a, True) for a in sample if _present(a)] + [(g, False) for g in sample_golds]:
+            keys = _failure_keys(text, canonical) + (pairs if is_answer and text == sample[0] else [])
+            reason = next((failures[key] for key in keys if key in failures), None)
+            if reason is not None:
+                errors.add(index, f"{text[:60]!r}: {reason}")
+                if is_answer:
+                    failed_answers.add(text)
+    return failed_answers
 
 
 def _by_depth(counts: dict[str, list[int]]) -> dict[str, int]:
@@ -490,11 +567,13 @@ def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Seq
 
 def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
                                canonical: dict[str, str | None], gold_parts_read: dict[str, bool],
-                               pool: WorkPool, progress: ProgressHook) -> Callable[[], dict[str, float | None]]:
+                               pool: WorkPool, progress: ProgressHook, failures: Failures
+                               ) -> Callable[[set[str | None]], dict[str, float | None]]:
     """Start the fingerprint work now; the returned function waits for it.
 
-    It gives the mean, over samples with a valid top-1 answer, of the best similarity to any gold.
-    ``gold_parts_read``: whether RDKit reads back each gold part with bracket atoms.
+    It gives the mean, over samples with a valid top-1 answer (not among the canonical forms it
+    is given to leave out), of the best similarity to any gold. ``gold_parts_read``: whether RDKit
+    reads back each gold part with bracket atoms.
     """
     scored: list[tuple[str, list[str]]] = []
     for sample, sample_golds in zip(padded, golds, strict=True):
@@ -504,10 +583,10 @@ def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[S
             scored.append((form, [canonical[gold] for gold in sample_golds]))
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
     similarity = _remembered_later(pairs, _remembered_similarities,
-                                   partial(_compare_later, pool, progress, gold_parts_read))
+                                   partial(_compare_later, pool, progress, gold_parts_read), _SIMILARITY, failures)
 
-    def finish() -> dict[str, float | None]:
-        return _best_similarity_means(scored, similarity())
+    def finish(left_out: set[str | None]) -> dict[str, float | None]:
+        return _best_similarity_means([item for item in scored if item[0] not in left_out], similarity())
 
     return finish
 
@@ -522,13 +601,14 @@ def _compare_later(pool: WorkPool, progress: ProgressHook, gold_parts_read: dict
     :func:`self_similarities_of_text`).
     """
     compared = [(answer, gold) for answer, gold in pairs if answer != gold]
-    itself = {answer: self_similarities_of_text(answer, gold_parts_read) for answer, gold in pairs if answer == gold}
+    itself = {answer: guarded(partial(self_similarities_of_text, parts_read=gold_parts_read), answer)
+              for answer, gold in pairs if answer == gold}
     to_parse = [answer for answer, found in itself.items() if found is None]
     progress.add(len(compared) + len(to_parse))
     similarities = pool.map_later(_similarity_chunk, compared, progress.advance)
     self_similarities = pool.map_later(_self_similarity_chunk, to_parse, progress.advance)
 
-    def compare() -> list[Similarities | None]:
+    def compare() -> list[Similarities | ScoringFailure | None]:
         found = dict(zip(compared, similarities(), strict=True))
         itself.update(zip(to_parse, self_similarities(), strict=True))
         return [itself[answer] if answer == gold else found[(answer, gold)] for answer, gold in pairs]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from llasmol.evaluate.gold import InvalidGoldError
+from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, guarded
 
 Answers = Sequence[str | None]
+Value = TypeVar("Value")
 
 _LABELS = {"yes": 1, "no": 0}
 
@@ -28,11 +31,25 @@ def _finite_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]]) -> dict[str, float | int | None]:
-    """``num_no_answer``, ``num_invalid`` (not a finite number) and ``RMSE`` over the rest."""
+def _read_answer(read: Callable[[str], Value | None], text: str, sample: int, errors: ScoringErrors) -> Value | None:
+    """``read(text)``; ``None`` (invalid) where it raised, recorded in ``errors``."""
+    value = guarded(read, text)
+    if isinstance(value, ScoringFailure):
+        errors.add(sample, f"{text[:60]!r}: {value.reason}")
+        return None
+    return value
+
+
+def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]],
+                  errors: ScoringErrors | None = None) -> dict[str, float | int | None]:
+    """``num_no_answer``, ``num_invalid`` (not a finite number) and ``RMSE`` over the rest.
+
+    An RMSE too large for a float is ``inf``, as the reference's.
+    """
+    errors = errors if errors is not None else ScoringErrors()
     no_answer = invalid = 0
     squared_errors = []
-    for sample, sample_golds in zip(answers, golds, strict=True):
+    for index, (sample, sample_golds) in enumerate(zip(answers, golds, strict=True)):
         gold = _finite_float(sample_golds[0])
         if gold is None:
             raise InvalidGoldError(sample_golds[0], "not a number")
@@ -40,11 +57,12 @@ def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[st
         if not text:
             no_answer += 1
             continue
-        value = _finite_float(text)
+        value = _read_answer(_finite_float, text, index, errors)
         if value is None:
             invalid += 1
             continue
-        squared_errors.append((value - gold) ** 2)
+        difference = value - gold
+        squared_errors.append(difference * difference)  # inf where it overflows (``** 2`` raises there)
     rmse = math.sqrt(sum(squared_errors) / len(squared_errors)) if squared_errors else None
     return {"num_all": len(answers), "num_no_answer": no_answer, "num_invalid": invalid, "RMSE": rmse}
 
@@ -53,11 +71,13 @@ def _label(text: str) -> int | None:
     return _LABELS.get(text.strip().lower())
 
 
-def score_labels(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]]) -> dict[str, float | int | None]:
+def score_labels(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]],
+                 errors: ScoringErrors | None = None) -> dict[str, float | int | None]:
     """``num_no_answer``, ``num_invalid`` (not yes/no), ``num_correct`` and binary scores over the rest."""
+    errors = errors if errors is not None else ScoringErrors()
     no_answer = invalid = correct = 0
     predicted, expected = [], []
-    for sample, sample_golds in zip(answers, golds, strict=True):
+    for index, (sample, sample_golds) in enumerate(zip(answers, golds, strict=True)):
         gold = _label(sample_golds[0])
         if gold is None:
             raise InvalidGoldError(sample_golds[0], "not Yes or No")
@@ -65,7 +85,7 @@ def score_labels(answers: Sequence[Answers | None], golds: Sequence[Sequence[str
         if not text:
             no_answer += 1
             continue
-        label = _label(text)
+        label = _read_answer(_label, text, index, errors)
         if label is None:
             invalid += 1
             continue

@@ -91,6 +91,11 @@ def render_markdown(results: dict[str, dict[str, Any]], title: str = "Evaluation
     for row in comparison_rows(results):
         lines.append(f"| {row.short_name} | {row.num_all} | {row.figure} | {format_figure(row.ours, row.figure)} | "
                      f"{format_figure(row.paper, row.figure)} |")
+    errors = {task: metrics["num_scoring_errors"] for task, metrics in results.items()
+              if metrics.get("num_scoring_errors")}
+    if errors:
+        counts = ", ".join(f"{get_task(task).short_name} {count}" for task, count in errors.items())
+        lines += ["", f"Answers counted invalid because scoring them raised (see the warnings): {counts}."]
     return "\n".join(lines) + "\n"
 
 

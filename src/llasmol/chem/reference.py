@@ -1,0 +1,58 @@
+"""The reference's canonical SMILES in its plain form: every step, no short cut, no cache.
+
+The steps of ``canonicalize_molecule_smiles`` in OSU-NLP-Group/LLM4Chem (``utils/smiles_canonicalization.py``)
+for each '.'-part: read, drop atom maps, three RDKit writes with two reads between them, the
+atom-by-atom rebuild without hydrogen information, and a Kekulé write of its reading; any exception
+on the way makes the whole string invalid. :func:`llasmol.chem.canonicalize_smiles` gives the same
+strings faster (spaces removed first, see docs/evaluation.md); the tests and benchmarks compare it
+with this one.
+"""
+
+from __future__ import annotations
+
+from rdkit import Chem
+from rdkit.Chem.rdmolops import AssignStereochemistry
+
+from llasmol.chem.smiles import _copy_without_hydrogen_info
+
+_REBUILD_SANITIZATION = (Chem.SanitizeFlags.SANITIZE_SETAROMATICITY | Chem.SanitizeFlags.SANITIZE_PROPERTIES
+                         | Chem.SanitizeFlags.SANITIZE_ADJUSTHS)
+
+
+def _rebuilt_smiles(smiles: str) -> str:
+    """The reference's ``canonicalize``: the molecule rebuilt atom by atom, sanitized leniently, written."""
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    mol.UpdatePropertyCache()
+    rebuilt = _copy_without_hydrogen_info(mol)
+    Chem.SanitizeMol(rebuilt, sanitizeOps=_REBUILD_SANITIZATION, catchErrors=True)
+    AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
+    return Chem.MolToSmiles(rebuilt)
+
+
+def _read(smiles: str) -> Chem.Mol:
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:  # the reference asserts
+        raise ValueError(f"RDKit cannot read {smiles!r}")
+    return mol
+
+
+def _reference_part(part: str) -> str:
+    """One part's canonical form; raises where the reference's steps raise (or assert)."""
+    if not part:
+        raise ValueError("SMILES contains empty part.")
+    mol = _read(part)
+    for atom in mol.GetAtoms():
+        atom.SetAtomMapNum(0)
+    smiles = Chem.MolToSmiles(mol)
+    for _ in range(2):
+        smiles = Chem.MolToSmiles(Chem.MolFromSmiles(smiles))  # MolToSmiles(None) raises, as there
+    mol = _read(_rebuilt_smiles(smiles))
+    return Chem.MolToSmiles(mol, kekuleSmiles=True)
+
+
+def reference_canonical(smiles: str) -> str | None:
+    """The reference's canonical form of a SMILES (parts sorted), or ``None`` where any step raises."""
+    try:
+        return ".".join(sorted(_reference_part(part) for part in smiles.split(".")))
+    except Exception:  # the reference's bare ``except``: any error makes the SMILES invalid
+        return None
