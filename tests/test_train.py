@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import torch
 from llasmol.data import iter_smolinstruct
 from llasmol.train import TrainConfig, TrainOutOfMemoryError, load_trained_model, preset, train
 from llasmol.train.callbacks import StopAfterStepCallback, read_log
+from llasmol.train.checkpoints import COMPLETE_MARKER, CheckpointWarning, checkpoint_folders, is_complete
 from llasmol.train.config import Batching
 from llasmol.train.data import IGNORE_INDEX, collate_micro_batch, epoch_order, plan_micro_batches, tokenize_rows
 from llasmol.train.trainer import answer_loss_sum
@@ -203,6 +205,40 @@ def test_resume_continues_exactly(tiny_model, smolinstruct_val, tmp_path) -> Non
     np.testing.assert_allclose(losses(resumed), losses(expected), rtol=1e-5)
     evals = [[record["eval_loss"] for record in log if "eval_loss" in record] for log in (expected, resumed)]
     np.testing.assert_allclose(evals[1], evals[0], rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_torn_checkpoint_is_set_aside_and_the_last_complete_one_resumed(tiny_model, smolinstruct_val,
+                                                                           tmp_path) -> None:
+    whole, interrupted = tmp_path / "whole", tmp_path / "interrupted"
+    train(tiny_config(tiny_model, smolinstruct_val, whole, save_steps=2))
+    train(tiny_config(tiny_model, smolinstruct_val, interrupted, save_steps=2), callbacks=[StopAfterStepCallback(5)])
+    folder = interrupted / "checkpoints"
+    assert [path.name for path in checkpoint_folders(folder)] == ["checkpoint-2", "checkpoint-4"]
+    assert all(is_complete(path) for path in checkpoint_folders(folder))
+    # A kill during the save of step 6: every file written but one, and no marker.
+    torn = folder / "checkpoint-6"
+    shutil.copytree(folder / "checkpoint-4", torn)
+    (torn / COMPLETE_MARKER).unlink()
+    optimizer = torn / "optimizer.pt"
+    optimizer.write_bytes(optimizer.read_bytes()[:100])
+    assert not is_complete(torn)
+    with pytest.warns(CheckpointWarning, match=r"checkpoint-6 is incomplete .*moved to .*incomplete"):
+        train(tiny_config(tiny_model, smolinstruct_val, interrupted, save_steps=2, resume=True))
+    assert len(list((folder / "incomplete").glob("checkpoint-6-*"))) == 1
+    np.testing.assert_allclose(losses(read_log(interrupted / "train_log.jsonl")),
+                               losses(read_log(whole / "train_log.jsonl")), rtol=1e-5)
+
+
+def test_with_no_complete_checkpoint_a_resumed_run_starts_over(tiny_model, smolinstruct_val, tmp_path) -> None:
+    torn = tmp_path / "run" / "checkpoints" / "checkpoint-3"
+    torn.mkdir(parents=True)
+    (torn / "adapter_model.safetensors").write_bytes(b"torn")
+    with pytest.warns(CheckpointWarning, match="no complete checkpoint .* training starts over"):
+        result = train(tiny_config(tiny_model, smolinstruct_val, tmp_path / "run", max_steps=2, eval_split=None,
+                                   resume=True))
+    assert result is not None and not torn.exists()
+    assert max(record["step"] for record in read_log(tmp_path / "run" / "train_log.jsonl")) == 2
 
 
 @pytest.mark.slow

@@ -11,10 +11,11 @@ import json
 import math
 import platform
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 
 from llasmol.models import ModelSource, load_causal_lm, load_tokenizer, resolve_model
 from llasmol.tasks import get_task
+from llasmol.train import checkpoints
 from llasmol.train.budget import TimeBudget
 from llasmol.train.callbacks import (
     BEST_DIR,
@@ -49,6 +51,9 @@ from llasmol.train.data import (
     unwrap_single,
 )
 from llasmol.train.lora import resolve_lora_targets
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
 
 CHECKPOINT_DIR = "checkpoints"
 MERGED_DIR = "merged"
@@ -203,6 +208,15 @@ class LlasmolTrainer(Trainer):
         self.eval_sums = torch.zeros(2, dtype=torch.float64)
         self.mask_logits = True
 
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        """transformers' checkpoint, then (all processes done writing) its completion marker."""
+        super()._save_checkpoint(model, trial)
+        self.accelerator.wait_for_everyone()
+        if self.args.should_save:
+            step = self.state.global_step
+            checkpoints.mark_complete(Path(self.args.output_dir) / f"checkpoint-{step}", step)
+        self.accelerator.wait_for_everyone()
+
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> Any:
         if getattr(self.args, "train_sampling_strategy", None) is None:  # releases without the option
             return torch.utils.data.SequentialSampler(self.train_dataset)
@@ -301,17 +315,26 @@ def _hardware() -> dict[str, Any]:
     return info
 
 
-def _check_resume(config: TrainConfig) -> str | None:
-    """The checkpoint to resume from (None: fresh start); refuses to mix two runs in one folder."""
-    from transformers.trainer_utils import get_last_checkpoint
+def _check_resume(config: TrainConfig, state: PartialState) -> str | None:
+    """The checkpoint to resume from (None: fresh start); refuses to mix two runs in one folder.
 
+    Resuming, the main process first sets incomplete checkpoints aside; the last complete one is used.
+    """
     folder = config.output_path / CHECKPOINT_DIR
-    last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
     if not config.resume:
-        if last is not None:
+        if checkpoints.checkpoint_folders(folder):
             raise FileExistsError(f"{config.output_path} already holds checkpoints; pass resume=True (--resume) "
                                   "to continue that run, or choose another output folder")
         return None
+    if state.is_main_process:
+        had_checkpoints = bool(checkpoints.checkpoint_folders(folder))
+        checkpoints.set_aside_incomplete(folder)
+        if had_checkpoints and checkpoints.last_complete(folder) is None:
+            warnings.warn(f"no complete checkpoint in {folder}: training starts over", checkpoints.CheckpointWarning,
+                          stacklevel=3)
+    state.wait_for_everyone()
+    complete = checkpoints.last_complete(folder)
+    last = None if complete is None else str(complete)
     info_path = config.output_path / RUN_INFO_FILE
     if last is not None and info_path.is_file():
         previous = json.loads(info_path.read_text(encoding="utf-8"))["config"]
@@ -383,8 +406,8 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
         torch.set_num_threads(config.num_threads)
     started = time.monotonic()
     output = config.output_path
-    resume_from = _check_resume(config)
     state = PartialState(cpu=not _uses_cuda())
+    resume_from = _check_resume(config, state)
 
     # load
     source = resolve_model(config.model, config.gguf_file)
