@@ -78,20 +78,15 @@ def mutated_golds(draw: st.DrawFn, golds: tuple[str, ...]) -> str:
     return text
 
 
-def test_canonical_forms_equal_the_reference_chain_on_mutated_golds(smolinstruct_val: Path) -> None:
-    golds = _real_golds(smolinstruct_val)
-
-    @given(mutated_golds(golds))
-    def check(text: str) -> None:
-        ours = canonicalize_smiles(text)
-        event("valid" if ours is not None else "invalid")
-        if ours is not None:
-            event("with bracket atoms" if "[" in ours else "without bracket atoms")
-        assert ours == reference_canonical(text)
-        if ours is not None:
-            _assert_text_short_cuts_hold(ours)
-
-    check()
+@given(data=st.data())
+def test_canonical_forms_equal_the_reference_chain_on_mutated_golds(smolinstruct_val: Path, data: st.DataObject
+                                                                    ) -> None:
+    text = data.draw(mutated_golds(_real_golds(smolinstruct_val)), label="SMILES")
+    ours = canonicalize_smiles(text)
+    event("invalid" if ours is None else "valid, " + ("with" if "[" in ours else "without") + " bracket atoms")
+    assert ours == reference_canonical(text)
+    if ours is not None:
+        _assert_text_short_cuts_hold(ours)
 
 
 def _assert_text_short_cuts_hold(canonical: str) -> None:
@@ -124,15 +119,17 @@ def caption_resources(shared_data: Path) -> CaptionResources:
 
 @pytest.mark.parametrize("task", ["forward_synthesis", "retrosynthesis", "name_conversion-s2f", "name_conversion-s2i",
                                   "property_prediction-esol", "property_prediction-bbbp", "molecule_captioning"])
-def test_scorers_take_any_text_without_raising(task: str, smolinstruct_val: Path, caption_resources) -> None:
-    raw = list(iter_raw_records(smolinstruct_val / f"{task}.jsonl"))[:4]
+@given(answer_lists=samples)
+def test_scorers_take_any_text_without_raising(task: str, smolinstruct_val: Path, caption_resources,
+                                               answer_lists: list[list[str | None] | None]) -> None:
+    raw = _first_records(smolinstruct_val, task)
+    records = [PredictionRecord.of(r.input, r.output, sample, r.target)
+               for r, sample in zip(raw, answer_lists, strict=False)]
+    metrics = score_task(task, records, captions=caption_resources)
+    assert metrics["num_all"] == len(records)
+    assert metrics["num_scoring_errors"] == 0  # no step raised on any answer
 
-    @given(samples)
-    def check(answer_lists: list[list[str | None] | None]) -> None:
-        records = [PredictionRecord.of(r.input, r.output, sample, r.target)
-                   for r, sample in zip(raw, answer_lists, strict=False)]
-        metrics = score_task(task, records, captions=caption_resources)
-        assert metrics["num_all"] == len(records)
-        assert metrics["num_scoring_errors"] == 0  # no step raised on any answer
 
-    check()
+@cache
+def _first_records(folder: Path, task: str) -> list:
+    return list(iter_raw_records(folder / f"{task}.jsonl"))[:4]

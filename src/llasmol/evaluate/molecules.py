@@ -136,10 +136,10 @@ def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | Scoring
 # raised on an item is kept as its ScoringFailure, so that every evaluation counts it.
 _MAX_REMEMBERED = 1 << 20
 _memory_lock = threading.Lock()
-_remembered_canonical: dict[str, str | None] = {}
-_remembered_inchis: dict[str, str | None] = {}  # part -> standard InChI
-_remembered_parses: dict[str, bool] = {}  # part -> whether RDKit reads it
-_remembered_similarities: dict[tuple[str, str], tuple[float, float, float] | None] = {}
+_remembered_canonical: dict[str, str | ScoringFailure | None] = {}
+_remembered_inchis: dict[str, str | ScoringFailure | None] = {}  # part -> standard InChI
+_remembered_parses: dict[str, bool | ScoringFailure] = {}  # part -> whether RDKit reads it
+_remembered_similarities: dict[tuple[str, str], Similarities | ScoringFailure | None] = {}
 
 
 # Where a step raised: (step name, item) -> reason. The item stands in the result for the value
@@ -156,8 +156,10 @@ class _Step:
     fallback: object = None
 
 
-_CANONICAL, _INCHI, _PARSES, _SIMILARITY = _Step("canonical form"), _Step("InChI"), _Step("parse", False), \
-    _Step("fingerprints")
+_CANONICAL = _Step("canonical form")
+_INCHI = _Step("InChI")
+_PARSES = _Step("parse", False)
+_SIMILARITY = _Step("fingerprints")
 
 
 def _remembered_later(keys: list[Key], memory: dict[Key, Value],
