@@ -234,7 +234,8 @@ def test_with_no_complete_checkpoint_a_resumed_run_starts_over(tiny_model, smoli
     torn = tmp_path / "run" / "checkpoints" / "checkpoint-3"
     torn.mkdir(parents=True)
     (torn / "adapter_model.safetensors").write_bytes(b"torn")
-    with pytest.warns(CheckpointWarning, match="no complete checkpoint .* training starts over"):
+    with (pytest.warns(CheckpointWarning, match="checkpoint-3 is incomplete"),
+          pytest.warns(CheckpointWarning, match="no complete checkpoint .* training starts over")):
         result = train(tiny_config(tiny_model, smolinstruct_val, tmp_path / "run", max_steps=2, eval_split=None,
                                    resume=True))
     assert result is not None and not torn.exists()
