@@ -69,8 +69,8 @@ def _canonical_part_of_text(part: str) -> str | None:
     if "@" not in part:  # a part with tetrahedral stereo almost always keeps it: no fast path
         kekule = _kekule_smiles(mol)
         if (kekule is not None and "@" not in kekule
-                and ("[" not in kekule or (_implicit_hydrogens_at_default_valence(mol)
-                                           and _rebuild_is_identity(kekule, mol)))):
+                and ("[" not in kekule or (_rebuild_is_identity(kekule, mol)
+                                           and _implicit_hydrogens_at_default_valence(kekule, mol)))):
             # Only default-valence atoms, or bracket atoms the rebuild reproduces, and no tetrahedral
             # stereo: settling and rebuilding leave the molecule as it is, and its Kekulé SMILES does
             # not depend on how the input was written (checked against the full chain on 186k real
@@ -88,13 +88,16 @@ def _kekule_smiles(mol: Chem.Mol) -> str | None:
         return None
 
 
-def _implicit_hydrogens_at_default_valence(mol: Chem.Mol) -> bool:
+def _implicit_hydrogens_at_default_valence(kekule: str, mol: Chem.Mol) -> bool:
     """Whether every atom written without brackets got hydrogens up to its element's first valence.
 
     Such an atom at a higher valence (``I=O`` read as ``O=[IH]``) is written in brackets with the
     hydrogens RDKit gave it, and reading that text runs RDKit's clean-up on it (``[O-][IH+]``): its
-    Kekulé SMILES is not settled, so the settling round trips must run.
+    Kekulé SMILES is not settled, so the settling round trips must run. Only a kept hydride with
+    hydrogens in ``kekule`` (RDKit's Kekulé SMILES of ``mol``) can be such an atom.
     """
+    if _KEPT_HYDRIDES_WITH_HYDROGENS.isdisjoint(BRACKET_ATOM.findall(kekule)):
+        return True
     table = Chem.GetPeriodicTable()
     for atom in mol.GetAtoms():
         if atom.GetNoImplicit() or atom.GetNumImplicitHs() == 0:
@@ -151,9 +154,11 @@ def _hydride_bracket_atoms(elements: tuple[str, ...], max_hydrogens: int = 3) ->
 # aromatic atom, whose hydrogen count the rebuild copies, or a neutral main-group hydride as above.
 # Other bracket atoms (explicit hydrogens on other atoms, isotopes, metals, unusual valences) are rebuilt.
 _HALOGENS = frozenset({"Cl", "Br", "I"})
-_KEPT_BRACKET_ATOMS = frozenset(
-    {"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", "[Cl-]", "[Br-]", "[I-]"}
-) | _hydride_bracket_atoms(_HYDRIDE_ELEMENTS)
+_HALIDE_ANIONS = ("[Cl-]", "[Br-]", "[I-]")
+_KEPT_HYDRIDES = _hydride_bracket_atoms(_HYDRIDE_ELEMENTS)
+_KEPT_HYDRIDES_WITH_HYDROGENS = frozenset(atom for atom in _KEPT_HYDRIDES if "H" in atom)
+_KEPT_BRACKET_ATOMS = (frozenset({"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", *_HALIDE_ANIONS})
+                       | _KEPT_HYDRIDES)
 # Tetrahedral carbon centres: a carbon with three neighbours and a hydrogen, or four neighbours,
 # has only single bonds, so the rebuild keeps its tag; neighbour order, and with it the tag's
 # meaning, is unchanged.
@@ -176,7 +181,8 @@ def _rebuild_is_identity(written: str, mol: Chem.Mol) -> bool:
         return True
     if not _IDENTITY_BRACKET_ATOMS.issuperset(BRACKET_ATOM.findall(written)):
         return False
-    return all(atom.GetNumRadicalElectrons() == 0 and not _bonded_halide(atom) for atom in mol.GetAtoms())
+    halides = any(halide in written for halide in _HALIDE_ANIONS)
+    return all(atom.GetNumRadicalElectrons() == 0 and not (halides and _bonded_halide(atom)) for atom in mol.GetAtoms())
 
 
 def _bonded_halide(atom: Chem.Atom) -> bool:
