@@ -11,22 +11,8 @@ with this one.
 from __future__ import annotations
 
 from rdkit import Chem
-from rdkit.Chem.rdmolops import AssignStereochemistry
 
-from llasmol.chem.smiles import _copy_without_hydrogen_info
-
-_REBUILD_SANITIZATION = (Chem.SanitizeFlags.SANITIZE_SETAROMATICITY | Chem.SanitizeFlags.SANITIZE_PROPERTIES
-                         | Chem.SanitizeFlags.SANITIZE_ADJUSTHS)
-
-
-def _rebuilt_smiles(smiles: str) -> str:
-    """The reference's ``canonicalize``: the molecule rebuilt atom by atom, sanitized leniently, written."""
-    mol = Chem.MolFromSmiles(smiles, sanitize=False)
-    mol.UpdatePropertyCache()
-    rebuilt = _copy_without_hydrogen_info(mol)
-    Chem.SanitizeMol(rebuilt, sanitizeOps=_REBUILD_SANITIZATION, catchErrors=True)
-    AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
-    return Chem.MolToSmiles(rebuilt)
+from llasmol.chem.smiles import rebuilt_smiles
 
 
 def _read(smiles: str) -> Chem.Mol:
@@ -46,7 +32,7 @@ def _reference_part(part: str) -> str:
     smiles = Chem.MolToSmiles(mol)
     for _ in range(2):
         smiles = Chem.MolToSmiles(Chem.MolFromSmiles(smiles))  # MolToSmiles(None) raises, as there
-    mol = _read(_rebuilt_smiles(smiles))
+    mol = _read(rebuilt_smiles(smiles))
     return Chem.MolToSmiles(mol, kekuleSmiles=True)
 
 

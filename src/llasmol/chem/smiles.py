@@ -190,20 +190,23 @@ def _bonded_halide(atom: Chem.Atom) -> bool:
     return atom.GetFormalCharge() == -1 and atom.GetSymbol() in _HALOGENS and atom.GetDegree() > 0
 
 
-def _rebuilt_canonical(smiles: str) -> str | None:
-    """The canonical form of a settled RDKit SMILES by the reference's full rebuild."""
+_REBUILD_SANITIZATION = (Chem.SanitizeFlags.SANITIZE_SETAROMATICITY | Chem.SanitizeFlags.SANITIZE_PROPERTIES
+                         | Chem.SanitizeFlags.SANITIZE_ADJUSTHS)
+
+
+def rebuilt_smiles(smiles: str) -> str:
+    """The reference's ``canonicalize``: the molecule rebuilt atom by atom, sanitized leniently, written."""
     mol = Chem.MolFromSmiles(smiles, sanitize=False)
     mol.UpdatePropertyCache()
     rebuilt = _copy_without_hydrogen_info(mol)
-    Chem.SanitizeMol(
-        rebuilt,
-        sanitizeOps=Chem.SanitizeFlags.SANITIZE_SETAROMATICITY
-        | Chem.SanitizeFlags.SANITIZE_PROPERTIES
-        | Chem.SanitizeFlags.SANITIZE_ADJUSTHS,
-        catchErrors=True,
-    )
+    Chem.SanitizeMol(rebuilt, sanitizeOps=_REBUILD_SANITIZATION, catchErrors=True)
     AssignStereochemistry(rebuilt, cleanIt=False, force=True, flagPossibleStereoCenters=True)
-    mol = Chem.MolFromSmiles(Chem.MolToSmiles(rebuilt))
+    return Chem.MolToSmiles(rebuilt)
+
+
+def _rebuilt_canonical(smiles: str) -> str | None:
+    """The canonical form of a settled RDKit SMILES by the reference's full rebuild."""
+    mol = Chem.MolFromSmiles(rebuilt_smiles(smiles))
     if mol is None:
         return None
     return Chem.MolToSmiles(mol, kekuleSmiles=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from llasmol.chem import FormulaError, parse_formula
 from llasmol.evaluate.gold import InvalidGoldError
-from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, guarded
+from llasmol.evaluate.isolation import ScoringErrors, read_answer
 from llasmol.evaluate.records import pad_answers
 
 Answers = Sequence[str | None]
@@ -39,7 +39,7 @@ def score_formulas(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
                 raise InvalidGoldError(gold, "not a valid molecular formula")
             gold_counts.append(counts)
         missing = [not answer for answer in sample]
-        parsed = [None if not answer else _answer_counts(answer, index, errors) for answer in sample]
+        parsed = [None if not answer else read_answer(_element_counts, answer, index, errors) for answer in sample]
         no_answer.append(missing)
         invalid.append([not gone and counts is None for gone, counts in zip(missing, parsed, strict=True)])
         match.append([counts is not None and counts in gold_counts for counts in parsed])
@@ -51,11 +51,3 @@ def score_formulas(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
         metrics[f"num_t{depth}_formula_invalid"] = sum(all(sample[:depth]) for sample in invalid)
     return metrics
 
-
-def _answer_counts(answer: str, sample: int, errors: ScoringErrors) -> dict[str, int] | None:
-    """An answer's element counts; ``None`` if invalid, or if reading it raised (recorded in ``errors``)."""
-    counts = guarded(_element_counts, answer)
-    if isinstance(counts, ScoringFailure):
-        errors.add(sample, f"{answer[:60]!r}: {counts.reason}")
-        return None
-    return counts

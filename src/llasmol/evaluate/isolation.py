@@ -48,6 +48,15 @@ def each_guarded(step: Callable[[Item], Value], items: Iterable[Item]) -> list[V
     return [guarded(step, item) for item in items]
 
 
+def read_answer(read: Callable[[str], Value | None], answer: str, sample: int, errors: ScoringErrors) -> Value | None:
+    """``read(answer)``; ``None`` (invalid) where it raised, the sample and reason recorded in ``errors``."""
+    value = guarded(read, answer)
+    if isinstance(value, ScoringFailure):
+        errors.add(sample, f"{answer[:60]!r}: {value.reason}")
+        return None
+    return value
+
+
 @dataclass
 class ScoringErrors:
     """Samples with an answer whose scoring raised (counted invalid): sample index -> first reason."""

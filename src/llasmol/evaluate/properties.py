@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 from llasmol.evaluate.gold import InvalidGoldError
-from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, guarded
+from llasmol.evaluate.isolation import ScoringErrors, read_answer
 
 Answers = Sequence[str | None]
-Value = TypeVar("Value")
 
 _LABELS = {"yes": 1, "no": 0}
 
@@ -31,15 +29,6 @@ def _finite_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _read_answer(read: Callable[[str], Value | None], text: str, sample: int, errors: ScoringErrors) -> Value | None:
-    """``read(text)``; ``None`` (invalid) where it raised, recorded in ``errors``."""
-    value = guarded(read, text)
-    if isinstance(value, ScoringFailure):
-        errors.add(sample, f"{text[:60]!r}: {value.reason}")
-        return None
-    return value
-
-
 def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]],
                   errors: ScoringErrors | None = None) -> dict[str, float | int | None]:
     """``num_no_answer``, ``num_invalid`` (not a finite number) and ``RMSE`` over the rest.
@@ -57,7 +46,7 @@ def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[st
         if not text:
             no_answer += 1
             continue
-        value = _read_answer(_finite_float, text, index, errors)
+        value = read_answer(_finite_float, text, index, errors)
         if value is None:
             invalid += 1
             continue
@@ -85,7 +74,7 @@ def score_labels(answers: Sequence[Answers | None], golds: Sequence[Sequence[str
         if not text:
             no_answer += 1
             continue
-        label = _read_answer(_label, text, index, errors)
+        label = read_answer(_label, text, index, errors)
         if label is None:
             invalid += 1
             continue
