@@ -300,3 +300,23 @@ def test_cli_train_runs_and_refuses_unknown_targets(tiny_model, smolinstruct_val
     info = json.loads((tmp_path / "timed" / "run_info.json").read_text())
     assert info["result"]["stopped_by_time"] and info["result"]["planned_steps"] == 2
     assert (tmp_path / "timed" / "adapter_model.safetensors").is_file()
+
+
+def test_lora_layers_adapts_only_the_top_layers() -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from llasmol.train.lora import top_layer_indices
+
+    llama = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=4,
+                                         num_attention_heads=2, num_key_value_heads=1))
+    assert top_layer_indices(llama, None) is None
+    assert top_layer_indices(llama, 2) == [2, 3]
+    for wrong in (0, 5):
+        with pytest.raises(ValueError, match="between 1 and the model's 4 layers"):
+            top_layer_indices(llama, wrong)
+    adapted = get_peft_model(llama, LoraConfig(r=2, target_modules=["q_proj", "down_proj"],
+                                               layers_to_transform=top_layer_indices(llama, 2)))
+    trained_layers = {int(name.split("layers.")[1].split(".")[0])
+                      for name, parameter in adapted.named_parameters() if parameter.requires_grad}
+    assert trained_layers == {2, 3}

@@ -82,6 +82,7 @@ class TrainConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     lora_targets: list[str] = field(default_factory=lambda: list(PAPER_LORA_TARGETS))
+    lora_layers: int | None = None  # adapt only the top N transformer layers (backward stops below them); None: all
 
     # optimisation
     learning_rate: float = 1e-4

@@ -75,3 +75,17 @@ def resolve_lora_targets(model: Any, targets: Sequence[str]) -> list[str]:
     if unknown or not resolved:
         raise UnknownLoraTargetError(unknown or targets, found)
     return list(resolved)
+
+
+def top_layer_indices(model: Any, count: int | None) -> list[int] | None:
+    """Indices of the model's top ``count`` transformer layers, for peft's ``layers_to_transform``.
+
+    Adapting only the upper layers stops the backward pass below them: with 10 of SmolLM2-135M's 30
+    layers, a CPU training step takes about 60 % of the time of adapting all 30. ``None``: every layer.
+    """
+    if count is None:
+        return None
+    total = model.config.num_hidden_layers
+    if not 1 <= count <= total:
+        raise ValueError(f"lora_layers must be between 1 and the model's {total} layers, not {count}")
+    return list(range(total - count, total))

@@ -50,7 +50,7 @@ from llasmol.train.data import (
     tokenize_rows,
     unwrap_single,
 )
-from llasmol.train.lora import resolve_lora_targets
+from llasmol.train.lora import resolve_lora_targets, top_layer_indices
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -141,6 +141,7 @@ def _apply_lora(model: Any, config: TrainConfig) -> tuple[Any, list[str]]:
     lora_config = LoraConfig(
         task_type=TaskType.CAUSAL_LM, r=config.lora_r, lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout, target_modules=targets, bias="none",
+        layers_to_transform=top_layer_indices(model, config.lora_layers),
     )
     return get_peft_model(model, lora_config), targets
 
