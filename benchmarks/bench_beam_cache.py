@@ -37,7 +37,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from llasmol.generate import load_backend
     from llasmol.generate.backends.beam_cache import BeamSearchCache
-    from llasmol.generate.runner import effective_settings, load_samples, tokenize_prompts
+    from llasmol.generate.runner import load_samples, tokenize_prompts
     from llasmol.models import resolve_model
     from llasmol.tasks import get_task
 
@@ -49,7 +49,8 @@ def main() -> None:
         task = get_task(name)
         samples = load_samples(args.data, "validation", task, args.samples)
         prompts = sorted(tokenize_prompts(samples, backend.tokenizer, "paper"), key=len)
-        settings = effective_settings(task, args.max_new_tokens)
+        settings = dataclasses.replace(task.generation,
+                                       max_new_tokens=min(task.generation.max_new_tokens, args.max_new_tokens))
         outputs, seconds = {}, {}
         for label, check in (("beam_search_cache", supports), ("hugging_face_cache", lambda cache: False)):
             BeamSearchCache.supports = staticmethod(check)

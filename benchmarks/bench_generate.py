@@ -56,20 +56,28 @@ def plain_generate(backend: Any, ids: list[int], settings: Any) -> list[str]:
     return [text.strip() for text in backend.tokenizer.batch_decode(sequences[:, len(ids):], skip_special_tokens=True)]
 
 
+def capped_new_tokens(tasks: list[Any], cap: int) -> dict[str, Any]:
+    """Per task, decoding options that cap its new tokens at ``cap`` (shorter limits kept)."""
+    from llasmol.generate import DecodingOptions
+
+    return {task.name: DecodingOptions(max_new_tokens=min(task.generation.max_new_tokens, cap)) for task in tasks}
+
+
 def run_one_at_a_time(backend: Any, tasks: list[Any], data: str, split: str, samples: int, max_new_tokens: int,
                       plain: bool = False) -> tuple[int, float, dict[str, list[list[str] | None]]]:
     """Generate each sample alone, same prompts and settings; returns (n, seconds, outputs).
 
     ``plain``: with ``model.generate`` itself; else with the backend, given a batch of one.
     """
-    from llasmol.generate.runner import effective_settings, load_samples, tokenize_prompts
+    from llasmol.generate.runner import load_samples, tokenize_prompts
+    from llasmol.generate.settings import resolve_settings
     from llasmol.tasks import DEFAULT_MAX_PROMPT_TOKENS
 
     count, seconds, outputs = 0, 0.0, {}
     for task in tasks:
         rows = load_samples(data, split, task, samples)
         prompts = tokenize_prompts(rows, backend.tokenizer, "paper")
-        settings = effective_settings(task, max_new_tokens)
+        settings = resolve_settings(task, capped_new_tokens([task], max_new_tokens)[task.name])
         started = time.perf_counter()
         task_outputs: list[list[str] | None] = []
         for ids in prompts:
@@ -122,7 +130,7 @@ def main() -> None:
         started = time.perf_counter()
         summary = generate_on_dataset(source, args.data, args.split, [task.name for task in tasks], work / "plain",
                                       backend=backend, batch_size=args.batch_size, max_samples=args.samples,
-                                      max_new_tokens=args.max_new_tokens, show_progress=False)
+                                      decoding=capped_new_tokens(tasks, args.max_new_tokens), show_progress=False)
         batched_seconds = time.perf_counter() - started
         batched_count = sum(report["samples"] for report in summary["tasks"].values())
         loop_samples = args.loop_samples or args.samples

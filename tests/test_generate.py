@@ -10,6 +10,8 @@ import pytest
 
 from llasmol.generate import (
     AdapterMismatchError,
+    BackendUnavailableError,
+    DecodingOptions,
     GenerationMismatchError,
     InvalidInputError,
     LlaSMol,
@@ -20,13 +22,14 @@ from llasmol.generate import (
 )
 from llasmol.generate.backends.hf import HFBackend
 from llasmol.models import ModelSource
-from llasmol.tasks import UnknownTaskError, get_task
+from llasmol.tasks import GenerationSettings, UnknownTaskError, get_task
 
 pytestmark = pytest.mark.slow
 
 TASKS = ["name_conversion-s2f", "property_prediction-bbbp", "forward_synthesis", "property_prediction-sider"]
 SAMPLES = 4
-NEW_TOKENS_CAP = 24  # caps forward synthesis (1024 in the paper); the 20-token tasks keep theirs
+NEW_TOKENS_CAP = 24  # forward synthesis's limit here (1024 in the paper); the 20-token tasks keep theirs
+DECODING = {"forward_synthesis": DecodingOptions(max_new_tokens=NEW_TOKENS_CAP)}
 
 
 def _tiny_llama(folder: Path, tokenizer: Any, hidden: int = 64) -> Path:
@@ -96,7 +99,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _run(backend: Any, data: Path, output: Path, **options: Any) -> dict[str, Any]:
-    options = {"tasks": TASKS, "max_samples": SAMPLES, "max_new_tokens": NEW_TOKENS_CAP, "show_progress": False,
+    options = {"tasks": TASKS, "max_samples": SAMPLES, "decoding": DECODING, "show_progress": False,
                **options}
     return generate_on_dataset(ModelSource("tiny"), data, "validation", output_dir=output, backend=backend, **options)
 
@@ -180,6 +183,37 @@ def test_resuming_with_other_settings_is_refused(backend: HFBackend, reference_r
     shutil.copytree(reference_run, copy)
     with pytest.raises(GenerationMismatchError, match="verify"):
         _run(backend, smolinstruct_val, copy, verify=True)
+    # a started task's decoding settings are checked too (an unstarted task may take any)
+    (copy / "forward_synthesis.jsonl").write_text((copy / "forward_synthesis.jsonl").read_text().splitlines()[0] + "\n")
+    with pytest.raises(GenerationMismatchError, match=r"forward_synthesis.*max_new_tokens: 24 before, 16 now"):
+        _run(backend, smolinstruct_val, copy, decoding={"forward_synthesis": DecodingOptions(max_new_tokens=16)})
+
+
+def test_no_repeat_ngram_size_reaches_generate_and_holds(backend: HFBackend, smolinstruct_val: Path,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generated: list[Any] = []
+    original = backend.model.generate
+
+    def spy(**kwargs: Any) -> Any:
+        sequences = original(**kwargs)
+        generated.append((kwargs["generation_config"], kwargs["input_ids"], sequences))
+        return sequences
+
+    monkeypatch.setattr(backend.model, "generate", spy)
+    decoding = {"forward_synthesis": DecodingOptions(num_beams=1, no_repeat_ngram_size=2)}
+    _run(backend, smolinstruct_val, tmp_path, tasks=["forward_synthesis"], max_samples=2, decoding=decoding)
+    (config, prompts, sequences), = generated
+    assert config.no_repeat_ngram_size == 2 and config.num_beams == 1
+    width, pad = prompts.shape[1], backend.tokenizer.pad_token_id
+    for row in sequences.tolist():
+        for end in range(width, len(row)):
+            if row[end] == pad:
+                break
+            earlier = {tuple(row[i - 1:i + 1]) for i in range(1, end)}
+            assert tuple(row[end - 1:end + 1]) not in earlier, "a token pair was generated a second time"
+    recorded = json.loads((tmp_path / "generation.json").read_text())["tasks"]["forward_synthesis"]
+    assert recorded == {"num_beams": 1, "num_return_sequences": 1, "max_new_tokens": 1024,
+                        "no_repeat_ngram_size": 2, "samples": 2}
 
 
 def test_prompts_over_the_limit_are_skipped_with_null_output(backend: HFBackend, smolinstruct_val: Path,
@@ -337,6 +371,15 @@ def test_cli_generate_and_errors(tiny_models: dict[str, Path], smolinstruct_val:
     assert len(_lines(tmp_path / "property_prediction-esol.jsonl")) == 2
     result = runner.invoke(app, [*base, "--tasks", "nope"])
     assert result.exit_code == 1 and "valid tasks" in result.output
+    decoded = tmp_path / "decoded"
+    flags = ["--num-beams", "2", "--max-new-tokens", "5", "--no-repeat-ngram-size", "3", "--tasks", "NC-S2F"]
+    result = runner.invoke(app, [*base[:-5], str(decoded), *base[-4:], *flags])
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((decoded / "generation.json").read_text())["tasks"]["name_conversion-s2f"]
+    assert recorded == {"num_beams": 2, "num_return_sequences": 2, "max_new_tokens": 5, "no_repeat_ngram_size": 3,
+                        "samples": 2}
+    result = runner.invoke(app, [*base, "--tasks", "NC-S2F", "--num-beams", "2", "--num-return-sequences", "3"])
+    assert result.exit_code == 1 and "cannot exceed num_beams" in result.output
     result = runner.invoke(app, [*base[:-5], str(tmp_path / "vllm"), *base[-4:], "--tasks", "PP-BBBP",
                                  "--backend", "vllm"])
     assert result.exit_code == 1 and "llasmol[vllm]" in result.output
@@ -383,6 +426,8 @@ def test_vllm_backend_drives_beam_search(tiny_models: dict[str, Path], monkeypat
     assert calls["init"]["model"] == str(tiny_models["model"]) and calls["lora"] is None
     expected = [backend.tokenizer.decode([330 + rank], skip_special_tokens=True).strip() for rank in range(3)]
     assert outputs == [expected, expected]  # best first, prompt tokens and EOS cut off
+    with pytest.raises(BackendUnavailableError, match="no_repeat_ngram_size"):
+        backend.generate([[1, 2, 3]], GenerationSettings(1, 1, 20, no_repeat_ngram_size=3))
 
 
 def test_prompt_cache_shared_by_beams_gives_plain_generate_results(backend: HFBackend, smolinstruct_val: Path) -> None:

@@ -17,8 +17,9 @@ from llasmol.generate.queries import (
     canonicalize_query,
     prepare_task_input,
 )
-from llasmol.generate.runner import effective_settings, plan_window
-from llasmol.tasks import get_task
+from llasmol.generate.runner import plan_window
+from llasmol.generate.settings import DecodingOptionError, DecodingOptions, describe_settings, resolve_settings
+from llasmol.tasks import GenerationSettings, get_task
 
 
 def test_parse_answer_types_each_answer_type() -> None:
@@ -88,12 +89,31 @@ def test_plan_window_skips_long_prompts_and_sorts_by_length() -> None:
     assert skipped == [6] and batches == [[5, 4, 7]]
 
 
-def test_effective_settings_caps_new_tokens_only_downwards() -> None:
-    task = get_task("FS")
-    assert effective_settings(task) == task.generation
-    capped = effective_settings(task, 32)
-    assert (capped.num_beams, capped.num_return_sequences, capped.max_new_tokens) == (8, 5, 32)
-    assert effective_settings(get_task("PP-BBBP"), 64).max_new_tokens == 20
+def test_each_decoding_option_given_is_the_value_used() -> None:
+    fs = get_task("FS")  # the paper: 8 beams, 5 returned, 1024 new tokens
+    assert resolve_settings(fs) == resolve_settings(fs, DecodingOptions()) == fs.generation
+    assert resolve_settings(fs, DecodingOptions(max_new_tokens=32)) == GenerationSettings(8, 5, 32)
+    assert resolve_settings(get_task("PP-BBBP"), DecodingOptions(max_new_tokens=64)).max_new_tokens == 64
+    assert resolve_settings(fs, DecodingOptions(num_beams=1)) == GenerationSettings(1, 1, 1024)
+    assert resolve_settings(fs, DecodingOptions(num_beams=3)) == GenerationSettings(3, 3, 1024)
+    assert resolve_settings(fs, DecodingOptions(num_beams=16, num_return_sequences=10)) == GenerationSettings(
+        16, 10, 1024)
+    assert resolve_settings(fs, DecodingOptions(no_repeat_ngram_size=3)) == GenerationSettings(8, 5, 1024, 3)
+    shared = DecodingOptions(num_beams=1, max_new_tokens=40)
+    assert DecodingOptions(max_new_tokens=160).over(shared) == DecodingOptions(num_beams=1, max_new_tokens=160)
+    assert describe_settings(GenerationSettings(1, 1, 200, 3)) == (
+        "1 beam, 1 returned, ≤200 new tokens, no repeated 3-gram")
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"num_beams": 0}, "num_beams must be a positive integer"),
+    ({"max_new_tokens": True}, "max_new_tokens must be a positive integer"),
+    ({"num_beams": 2, "num_return_sequences": 3}, "cannot exceed num_beams"),
+    ({"beams": 2}, "unknown decoding option.*num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size"),
+])
+def test_bad_decoding_options_say_what_is_wrong(values: dict, message: str) -> None:
+    with pytest.raises(DecodingOptionError, match=message):
+        DecodingOptions.from_mapping(values)
 
 
 def test_recover_lines_truncates_a_torn_last_line(tmp_path: Path) -> None:

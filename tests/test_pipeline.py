@@ -15,9 +15,7 @@ from llasmol.pipeline import (
     pipeline_config_from_dict,
     validate_against_stages,
 )
-from llasmol.pipeline.generation import BeamCappedBackend, capped_settings
 from llasmol.pipeline.stages import StageRunner
-from llasmol.tasks import GenerationSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(path for path in (REPO / "configs").glob("*.yaml"))
@@ -76,7 +74,10 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("data: {path: x}\ngenerate: {per_task: {NC-XYZ: {num_beams: 1}}}\n", "generate.per_task.NC-XYZ"),
     ("data: {path: x}\ngenerate: {per_task: {FS: 3}}\n", "generate.per_task.FS"),
     ("data: {path: x}\ngenerate: {per_task: {FS: {beams: 2}}}\n", "generate.per_task.FS.beams"),
-    ("data: {path: x}\ngenerate: {per_task: {FS: {new_tokens: 0}}}\n", "generate.per_task.FS.new_tokens"),
+    ("data: {path: x}\ngenerate: {per_task: {FS: {max_new_tokens: 0}}}\n", "generate.per_task.FS.max_new_tokens"),
+    ("data: {path: x}\ngenerate: {options: {no_repeat_ngram_size: -1}}\n", "generate.options.no_repeat_ngram_size"),
+    ("data: {path: x}\ngenerate: {per_task: {FS: {num_beams: 2, num_return_sequences: 3}}}\n",
+     "generate.per_task.FS.num_return_sequences"),
 ])
 def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, field: str):
     path = _write(tmp_path, text)
@@ -92,15 +93,15 @@ def test_bad_yaml_names_the_line(tmp_path: Path):
         load_pipeline_config(path)
 
 
-def test_per_task_generation_caps_override_the_shared_options(tmp_path: Path):
-    from llasmol.pipeline.runner import generation_caps
+def test_per_task_decoding_options_override_the_shared_ones(tmp_path: Path):
+    from llasmol.generate import DecodingOptions
 
-    path = _write(tmp_path, "data: {path: x}\ngenerate:\n  options: {num_beams: 1, new_tokens: 40}\n"
-                            "  per_task: {FS: {new_tokens: 160}, property_prediction-esol: {num_beams: 2}}\n")
+    path = _write(tmp_path, "data: {path: x}\ngenerate:\n  options: {num_beams: 1, max_new_tokens: 40}\n"
+                            "  per_task: {FS: {max_new_tokens: 160}, property_prediction-esol: {num_beams: 2}}\n")
     config = load_pipeline_config(path)
-    assert generation_caps(config, "forward_synthesis") == {"num_beams": 1, "new_tokens": 160}
-    assert generation_caps(config, "property_prediction-esol") == {"num_beams": 2, "new_tokens": 40}
-    assert generation_caps(config, "retrosynthesis") == {"num_beams": 1, "new_tokens": 40}
+    assert config.decoding_options("forward_synthesis") == DecodingOptions(num_beams=1, max_new_tokens=160)
+    assert config.decoding_options("property_prediction-esol") == DecodingOptions(num_beams=2, max_new_tokens=40)
+    assert config.decoding_options("retrosynthesis") == DecodingOptions(num_beams=1, max_new_tokens=40)
 
 
 def test_an_empty_eval_path_means_the_runs_own_held_out_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -116,28 +117,6 @@ def test_an_empty_eval_path_means_the_runs_own_held_out_data(tmp_path: Path, mon
     (tmp_path / "official").mkdir()
     monkeypatch.setenv("LLASMOL_TEST_EVAL", str(tmp_path / "official"))
     assert eval_data_dir(config, tmp_path / "data") == tmp_path / "official"
-
-
-def test_beam_caps_never_return_more_sequences_than_beams():
-    paper = GenerationSettings(8, 5, 1024)
-    assert capped_settings(paper, 1, None) == GenerationSettings(1, 1, 1024)
-    assert capped_settings(paper, 4, 2) == GenerationSettings(4, 2, 1024)
-    assert capped_settings(paper, None, None) == paper
-
-    class Recorder:
-        name, tokenizer = "fake", None
-
-        def generate(self, prompts, settings):
-            self.settings = settings
-            return [["x"] * settings.num_return_sequences for _ in prompts]
-
-        def batch_size_for(self, settings, max_prompt_tokens):
-            return 64 // settings.num_beams
-
-    inner = Recorder()
-    capped = BeamCappedBackend(inner, max_beams=2)
-    assert capped.generate([[1], [2]], paper) == [["x", "x"], ["x", "x"]]
-    assert inner.settings.num_beams == 2 and capped.batch_size_for(paper, 100) == 32
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,7 +313,7 @@ def _held_out_config(model: Path, val: Path, train_partial: Path) -> dict:
     config["data"] = {"holdout": {"sources": [str(val), str(train_partial)], "per_task": 3, "derive_formulas": 20},
                       "eval_path": "${LLASMOL_TEST_EVAL_DATA:-}", "max_eval_samples": 3}
     config["generate"]["base_model"] = False
-    config["generate"]["per_task"] = {"NC-S2F": {"new_tokens": 5}}
+    config["generate"]["per_task"] = {"NC-S2F": {"max_new_tokens": 5}}
     return config
 
 
@@ -391,12 +370,10 @@ def test_the_cpu_recipe_gives_each_task_room_for_its_answers(smolinstruct_val: P
 
     from llasmol.data import iter_smolinstruct
     from llasmol.models import load_tokenizer, resolve_model
-    from llasmol.pipeline.runner import generation_caps
-
     config = load_pipeline_config(REPO / "configs" / "smolinstruct-cpu.yaml")
     tokenizer = load_tokenizer(resolve_model(config.model.name))
     for task in config.task_names:
-        cap = generation_caps(config, task)["new_tokens"]
+        cap = config.decoding_options(task).max_new_tokens
         rows = iter_smolinstruct(smolinstruct_val.parent, split="validation", tasks=[task], use_first=300)
         lengths = [len(tokenizer(row["output"])["input_ids"]) for row in rows]
         assert len(lengths) > 100

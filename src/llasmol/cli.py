@@ -324,8 +324,15 @@ def generate_command(
     prompt_format: Annotated[str, typer.Option("--prompt-format", help="paper or chat.")] = "paper",
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:1 (default: GPU if any).")] = None,
     dtype: Annotated[str | None, typer.Option("--dtype", help="float32, bfloat16, float16 (default: auto).")] = None,
-    max_new_tokens: Annotated[
-        int | None, typer.Option("--max-new-tokens", min=1, help="Cap on the paper's per-task new tokens.")
+    num_beams: Annotated[int | None, typer.Option("--num-beams", min=1, help="Beams of every task (default: "
+                                                  "the paper's per task; 1 is greedy).")] = None,
+    num_return_sequences: Annotated[int | None, typer.Option(
+        "--num-return-sequences", min=1, help="Answers kept per sample (default: the paper's, at most the beams).")
+    ] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(
+        "--max-new-tokens", min=1, help="New-token limit of every task (default: the paper's per task).")] = None,
+    no_repeat_ngram_size: Annotated[int | None, typer.Option(
+        "--no-repeat-ngram-size", min=1, help="Never generate an n-gram of this many tokens twice (hf only).")
     ] = None,
 ) -> None:
     """Generate answers on a data split: one <task>.jsonl per task, in the format `llasmol evaluate` reads."""
@@ -333,6 +340,7 @@ def generate_command(
     from llasmol.generate import (
         AdapterMismatchError,
         BackendUnavailableError,
+        DecodingOptions,
         GenerationMismatchError,
         generate_on_dataset,
     )
@@ -345,7 +353,7 @@ def generate_command(
             model, data, split, task_names, output, adapter=None if adapter is None else str(adapter),
             backend=backend, batch_size=batch_size, max_samples=max_samples, verify=verify,
             prompt_format=prompt_format, gguf_file=gguf_file, device=device, dtype=dtype,
-            max_new_tokens=max_new_tokens,
+            decoding=DecodingOptions(num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size),
         )
     except (UnknownTaskError, AdapterMismatchError, BackendUnavailableError, GenerationMismatchError,
             DataFormatError, ModelNotFoundError, FileNotFoundError, ValueError) as error:

@@ -6,12 +6,15 @@ from llasmol.generate.api import LlaSMol, Prediction, PredictRequest, PromptTooL
 from llasmol.generate.backends import BACKEND_NAMES, Backend, BackendUnavailableError, load_backend
 from llasmol.generate.queries import InvalidInputError, InvalidInputWarning, canonicalize_query, prepare_task_input
 from llasmol.generate.runner import GenerationMismatchError, Sample, TaskReport, generate_on_dataset, run_task
+from llasmol.generate.settings import DecodingOptionError, DecodingOptions, describe_settings, resolve_settings
 
 __all__ = [
     "BACKEND_NAMES",
     "AdapterMismatchError",
     "Backend",
     "BackendUnavailableError",
+    "DecodingOptionError",
+    "DecodingOptions",
     "GenerationMismatchError",
     "InvalidInputError",
     "InvalidInputWarning",
@@ -24,12 +27,14 @@ __all__ = [
     "build_prediction",
     "canonicalize_query",
     "check_adapter",
+    "describe_settings",
     "first_valid_index",
     "generate_on_dataset",
     "is_valid_answer",
     "load_backend",
     "parse_answer",
     "prepare_task_input",
+    "resolve_settings",
     "run_task",
     "verified_order",
 ]

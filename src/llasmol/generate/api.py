@@ -12,7 +12,7 @@ from llasmol.data.prompts import PromptFormat, build_prompt
 from llasmol.generate.answers import Answer, first_valid_index, parse_answer
 from llasmol.generate.backends import Backend, load_backend
 from llasmol.generate.queries import InvalidInputError, canonicalize_query, prepare_task_input
-from llasmol.generate.runner import effective_settings
+from llasmol.generate.settings import resolve_settings
 from llasmol.models import ModelSource, resolve_model
 from llasmol.tasks import (
     DEFAULT_MAX_NEW_TOKENS,
@@ -171,7 +171,7 @@ class LlaSMol:
 
     def _answer_group(self, task: Task, members: list[tuple[int, list[int]]], requests: Sequence[PredictRequest],
                       results: list[Prediction | None]) -> None:
-        settings = effective_settings(task)
+        settings = resolve_settings(task)
         members = sorted(members, key=lambda member: (len(member[1]), member[0]))
         batch_size = self.backend.batch_size_for(settings, max(len(ids) for _, ids in members))
         for first in range(0, len(members), batch_size):

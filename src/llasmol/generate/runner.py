@@ -8,8 +8,8 @@ texts, best first; ``null`` for prompts over the token limit) and ``pred`` (extr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from llasmol.data.prompts import PromptFormat, build_prompt
 from llasmol.generate.answers import verified_order
 from llasmol.generate.backends import Backend, load_backend
 from llasmol.generate.output import append_lines, recover_lines, write_json_atomic
+from llasmol.generate.settings import DecodingOptions, options_for, resolve_settings
 from llasmol.models import ModelSource, resolve_model
 from llasmol.tasks import DEFAULT_MAX_PROMPT_TOKENS, GenerationSettings, Task, extract_answers, resolve_tasks
 
@@ -25,8 +26,11 @@ from llasmol.tasks import DEFAULT_MAX_PROMPT_TOKENS, GenerationSettings, Task, e
 WINDOW_BATCHES = 8
 SETTINGS_FILE = "generation.json"
 # Run settings that must not change between a run and its resumption.
-_RESUME_KEYS = ("model", "adapter", "backend", "data", "split", "prompt_format", "verify", "max_prompt_tokens",
-                "max_new_tokens")
+_RESUME_KEYS = ("model", "adapter", "backend", "data", "split", "prompt_format", "verify", "max_prompt_tokens")
+
+
+# Decoding settings added after generation.json first recorded them, as older records imply them.
+_LATER_SETTING_DEFAULTS = {"no_repeat_ngram_size": 0}
 
 
 class GenerationMismatchError(ValueError):
@@ -90,14 +94,6 @@ def plan_window(lengths: Sequence[int], start: int, stop: int, batch_size: int,
     return skipped, [kept[first:first + batch_size] for first in range(0, len(kept), batch_size)]
 
 
-def effective_settings(task: Task, max_new_tokens: int | None = None) -> GenerationSettings:
-    """The task's paper settings; ``max_new_tokens`` (if given) caps the number of new tokens."""
-    settings = task.generation
-    if max_new_tokens is not None and max_new_tokens < settings.max_new_tokens:
-        settings = replace(settings, max_new_tokens=max_new_tokens)
-    return settings
-
-
 def output_record(sample: Sample, task: Task, outputs: list[str] | None, verify: bool) -> dict[str, Any]:
     """One output line; with ``verify`` the first answer valid for the task's type is moved to the top."""
     answers = extract_answers(outputs, task)
@@ -145,13 +141,16 @@ def _windows(done: int, total: int, window: int) -> Iterator[tuple[int, int]]:
 
 def run_task(backend: Backend, task: Task, samples: Sequence[Sample], path: Path, *, batch_size: int | None = None,
              verify: bool = False, prompt_format: PromptFormat | str = PromptFormat.PAPER,
-             max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS, max_new_tokens: int | None = None,
+             max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS, settings: GenerationSettings | None = None,
              progress: Any = None) -> TaskReport:
-    """Generate one task's missing lines of ``path`` (resuming after its last complete line)."""
+    """Generate one task's missing lines of ``path`` (resuming after its last complete line).
+
+    ``settings``: the decoding settings to use (default: the task's paper settings).
+    """
     existing = recover_lines(path)
     _check_existing(existing, samples, path)
     done = len(existing)
-    settings = effective_settings(task, max_new_tokens)
+    settings = settings or task.generation
     report = TaskReport(task.name, str(path), len(samples), done, settings=asdict(settings))
     prompts = tokenize_prompts(samples, backend.tokenizer, prompt_format)
     lengths = [len(ids) for ids in prompts]
@@ -183,13 +182,11 @@ def run_task(backend: Backend, task: Task, samples: Sequence[Sample], path: Path
 
 
 def _run_settings(source: ModelSource, adapter: str | None, backend_name: str, data: Path | str, split: str,
-                  prompt_format: str, verify: bool, max_prompt_tokens: int,
-                  max_new_tokens: int | None) -> dict[str, Any]:
+                  prompt_format: str, verify: bool, max_prompt_tokens: int) -> dict[str, Any]:
     return {
         "model": source.label, "adapter": None if adapter is None else str(Path(adapter).resolve()),
         "backend": backend_name, "data": str(Path(data).resolve()) if Path(data).exists() else str(data),
         "split": split, "prompt_format": prompt_format, "verify": verify, "max_prompt_tokens": max_prompt_tokens,
-        "max_new_tokens": max_new_tokens,
     }
 
 
@@ -208,6 +205,20 @@ def _check_run_settings(output_dir: Path, settings: dict[str, Any]) -> dict[str,
         raise GenerationMismatchError(f"{path}: this folder was generated with other settings ({details}); "
                                       "use another --output")
     return {**earlier, **settings, "tasks": earlier.get("tasks", {})}
+
+
+def _check_task_settings(run_settings: dict[str, Any], task: Task, settings: GenerationSettings, path: Path) -> None:
+    """A task file started with other decoding settings is not continued with these."""
+    earlier = run_settings["tasks"].get(task.name)
+    if earlier is None or not path.exists() or path.stat().st_size == 0:
+        return
+    now = asdict(settings)
+    before = {key: earlier.get(key, _LATER_SETTING_DEFAULTS.get(key)) for key in now}
+    if before != now:
+        changed = "; ".join(f"{key}: {before[key]!r} before, {value!r} now"
+                            for key, value in now.items() if before[key] != value)
+        raise GenerationMismatchError(f"{path}: this task was generated with other decoding settings "
+                                      f"({changed}); use another --output")
 
 
 def _progress(show: bool) -> Any:
@@ -229,12 +240,14 @@ def generate_on_dataset(model_source: ModelSource | str | None, data: Path | str
                         adapter: str | None = None, backend: str | Backend = "hf", batch_size: int | None = None,
                         max_samples: int | None = None, verify: bool = False, prompt_format: str = "paper",
                         *, gguf_file: str | None = None, device: str | None = None, dtype: str | None = None,
-                        max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS, max_new_tokens: int | None = None,
+                        max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS,
+                        decoding: DecodingOptions | Mapping[str, DecodingOptions] | None = None,
                         show_progress: bool = True) -> dict[str, Any]:
     """Write ``<output_dir>/<task>.jsonl`` for each task; rerunning resumes where a run stopped.
 
-    ``backend`` is ``"hf"``, ``"vllm"`` or an already loaded :class:`Backend`. ``max_new_tokens``
-    caps the paper's per-task new-token limit. Returns a summary with one entry per task.
+    ``backend`` is ``"hf"``, ``"vllm"`` or an already loaded :class:`Backend`. ``decoding`` changes the
+    paper's decoding settings, for every task or per task name (see :func:`resolve_settings`); the
+    settings used are recorded per task in ``generation.json``. Returns a summary with one entry per task.
     """
     selected = resolve_tasks(tasks)
     prompt_format = PromptFormat(prompt_format).value
@@ -243,7 +256,10 @@ def generate_on_dataset(model_source: ModelSource | str | None, data: Path | str
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     run_settings = _check_run_settings(output_dir, _run_settings(
-        source, adapter, backend_name, data, split, prompt_format, verify, max_prompt_tokens, max_new_tokens))
+        source, adapter, backend_name, data, split, prompt_format, verify, max_prompt_tokens))
+    settings = {task.name: resolve_settings(task, options_for(task, decoding)) for task in selected}
+    for task in selected:
+        _check_task_settings(run_settings, task, settings[task.name], output_dir / f"{task.name}.jsonl")
     samples = {task.name: load_samples(data, split, task, max_samples) for task in selected}
     generator = load_backend(backend, source, adapter, device, dtype) if isinstance(backend, str) else backend
     write_json_atomic(output_dir / SETTINGS_FILE, run_settings)
@@ -251,9 +267,12 @@ def generate_on_dataset(model_source: ModelSource | str | None, data: Path | str
     with _progress(show_progress) as progress:
         for task in selected:
             path = output_dir / f"{task.name}.jsonl"
+            # recorded before the first line, so that a resumed task is checked against them
+            run_settings["tasks"][task.name] = {**asdict(settings[task.name]), "samples": len(samples[task.name])}
+            write_json_atomic(output_dir / SETTINGS_FILE, run_settings)
             report = run_task(generator, task, samples[task.name], path, batch_size=batch_size, verify=verify,
                               prompt_format=prompt_format, max_prompt_tokens=max_prompt_tokens,
-                              max_new_tokens=max_new_tokens, progress=progress)
+                              settings=settings[task.name], progress=progress)
             reports.append(report)
             run_settings["tasks"][task.name] = {**report.settings, "samples": report.samples}
             write_json_atomic(output_dir / SETTINGS_FILE, run_settings)

@@ -17,11 +17,8 @@ from typing import Any
 
 import yaml
 
+from llasmol.generate.settings import DECODING_OPTION_NAMES, DecodingOptionError, DecodingOptions
 from llasmol.tasks import UnknownTaskError, resolve_tasks
-
-# Generation options the pipeline applies itself, for every task (generate.options) or per task
-# (generate.per_task): caps on the paper's beams and one new-token limit.
-PIPELINE_GENERATION_OPTIONS: tuple[str, ...] = ("num_beams", "num_return_sequences", "new_tokens")
 
 
 class PipelineConfigError(ValueError):
@@ -30,6 +27,14 @@ class PipelineConfigError(ValueError):
     def __init__(self, source: str, field_name: str, message: str) -> None:
         self.source, self.field_name = source, field_name
         super().__init__(f"{source}: field {field_name!r}: {message}")
+
+
+def _decoding_options(source: str, where: str, values: dict[str, Any]) -> DecodingOptions:
+    """``values`` as :class:`DecodingOptions`; a bad one raises :class:`PipelineConfigError` naming its field."""
+    try:
+        return DecodingOptions.from_mapping(values)
+    except DecodingOptionError as error:
+        raise PipelineConfigError(source, f"{where}.{error.field_name}", str(error)) from None
 
 
 @dataclass
@@ -97,8 +102,9 @@ class GenerateStageConfig:
     backend: str = "hf"
     base_model: bool = True  # also generate with (and score) the untuned base model
     batch_size: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments of generate_on_dataset
-    # per task (name or short name): num_beams, num_return_sequences, new_tokens, over the options above
+    # keyword arguments of generate_on_dataset, and the decoding options (DecodingOptions) of every task
+    options: dict[str, Any] = field(default_factory=dict)
+    # per task (name or short name): decoding options over those of `options`
     per_task: dict[str, Any] = field(default_factory=dict)
 
 
@@ -136,6 +142,15 @@ class PipelineConfig:
     @property
     def task_names(self) -> list[str] | None:
         return None if self.tasks is None else [task.name for task in resolve_tasks(self.tasks)]
+
+    def decoding_options(self, task: str) -> DecodingOptions:
+        """A task's decoding options: its ``generate.per_task`` entry over those of ``generate.options``."""
+        shared = DecodingOptions.from_mapping({key: value for key, value in self.generate.options.items()
+                                               if key in DECODING_OPTION_NAMES})
+        for name, values in self.generate.per_task.items():
+            if resolve_tasks([name])[0].name == task:
+                return DecodingOptions.from_mapping(values).over(shared)
+        return shared
 
     def resolve_path(self, path: str) -> Path:
         """A path of the config, relative ones taken from the config file's folder."""
@@ -224,20 +239,17 @@ def _validate(config: PipelineConfig) -> None:
         raise PipelineConfigError(source, "budget_minutes", "must be positive")
     if config.generate.batch_size is not None and config.generate.batch_size < 1:
         raise PipelineConfigError(source, "generate.batch_size", "must be at least 1")
-    for name, caps in config.generate.per_task.items():
+    shared = _decoding_options(source, "generate.options", {
+        key: value for key, value in config.generate.options.items() if key in DECODING_OPTION_NAMES})
+    for name, values in config.generate.per_task.items():
         where = f"generate.per_task.{name}"
         try:
             resolve_tasks([name])
         except UnknownTaskError as error:
             raise PipelineConfigError(source, where, str(error)) from None
-        known = ", ".join(PIPELINE_GENERATION_OPTIONS)
-        if not isinstance(caps, dict) or not caps:
-            raise PipelineConfigError(source, where, f"expected a mapping of {known}")
-        for key, value in caps.items():
-            if key not in PIPELINE_GENERATION_OPTIONS:
-                raise PipelineConfigError(source, f"{where}.{key}", f"unknown; use {known}")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise PipelineConfigError(source, f"{where}.{key}", "must be a positive integer")
+        if not isinstance(values, dict) or not values:
+            raise PipelineConfigError(source, where, f"expected a mapping of {', '.join(DECODING_OPTION_NAMES)}")
+        _decoding_options(source, where, values).over(shared)
     if config.model.prompt_format not in ("paper", "chat"):
         raise PipelineConfigError(source, "model.prompt_format", "must be 'paper' or 'chat'")
     if config.report.examples_per_task < 0:

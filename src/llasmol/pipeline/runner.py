@@ -36,14 +36,13 @@ from typing import Any
 
 from rich.console import Console
 
+from llasmol.generate.settings import DECODING_OPTION_NAMES, describe_settings, resolve_settings
 from llasmol.pipeline.config import (
-    PIPELINE_GENERATION_OPTIONS,
     HoldoutConfig,
     PipelineConfig,
     PipelineConfigError,
     config_hash,
 )
-from llasmol.pipeline.generation import BeamCappedBackend, settings_used
 from llasmol.pipeline.report import BASE, CONSTANT, FINETUNED, ReportInputs, write_report
 from llasmol.pipeline.stages import StageRecord, StageRunner, write_json_atomic
 from llasmol.tasks import resolve_tasks
@@ -223,10 +222,8 @@ def training_minutes(budget_minutes: float, elapsed_seconds: float, generation_s
 
 
 def _generation_kwargs(config: PipelineConfig) -> dict[str, Any]:
-    options = dict(config.generate.options)
-    for name in PIPELINE_GENERATION_OPTIONS:
-        options.pop(name, None)
-    return options
+    """``generate.options`` that are keyword arguments of ``generate_on_dataset`` (not decoding options)."""
+    return {key: value for key, value in config.generate.options.items() if key not in DECODING_OPTION_NAMES}
 
 
 def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path, adapter: Path | None) -> dict:
@@ -237,42 +234,15 @@ def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path,
     options = _generation_kwargs(config)
     source = resolve_model(config.model.name, config.model.gguf_file)
     backend = load_backend(config.generate.backend, source, None if adapter is None else str(adapter),
-                           options.get("device"), options.get("dtype"))
+                           options.pop("device", None), options.pop("dtype", None))
     tasks = resolve_tasks(config.task_names)
-    summaries: dict[str, Any] = {}
-    for caps, group in _tasks_by_caps(config, [task.name for task in tasks]):
-        capped = BeamCappedBackend(backend, caps.get("num_beams"), caps.get("num_return_sequences"),
-                                   caps.get("new_tokens"))
-        summary = generate_on_dataset(
-            source, data_dir, split=config.data.eval_split, tasks=group, output_dir=output_dir,
-            adapter=None if adapter is None else str(adapter), backend=capped, batch_size=config.generate.batch_size,
-            max_samples=config.data.max_eval_samples, prompt_format=config.model.prompt_format,
-            **{key: value for key, value in options.items() if key not in ("device", "dtype")},
-        )
-        summaries.update(summary.get("tasks", {}))
-    return {"tasks": _small(summaries)}
-
-
-def generation_caps(config: PipelineConfig, task: str) -> dict[str, int]:
-    """A task's decoding caps: the config's options, then its ``generate.per_task`` entry."""
-    caps = {name: config.generate.options[name] for name in PIPELINE_GENERATION_OPTIONS
-            if config.generate.options.get(name) is not None}
-    for name, value in config.generate.per_task.items():
-        if resolve_tasks([name])[0].name == task:
-            caps.update(value)
-    return caps
-
-
-def _tasks_by_caps(config: PipelineConfig, tasks: Sequence[str]) -> list[tuple[dict[str, int], list[str]]]:
-    """Consecutive tasks with the same caps, grouped (one generation call each)."""
-    groups: list[tuple[dict[str, int], list[str]]] = []
-    for task in tasks:
-        caps = generation_caps(config, task)
-        if groups and groups[-1][0] == caps:
-            groups[-1][1].append(task)
-        else:
-            groups.append((caps, [task]))
-    return groups
+    summary = generate_on_dataset(
+        source, data_dir, split=config.data.eval_split, tasks=[task.name for task in tasks], output_dir=output_dir,
+        adapter=None if adapter is None else str(adapter), backend=backend, batch_size=config.generate.batch_size,
+        max_samples=config.data.max_eval_samples, prompt_format=config.model.prompt_format,
+        decoding={task.name: config.decoding_options(task.name) for task in tasks}, **options,
+    )
+    return {"tasks": _small(summary.get("tasks", {}))}
 
 
 def gold_folder(config: PipelineConfig, data_dir: Path) -> Path | None:
@@ -377,17 +347,10 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
 
 def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
     notes = []
-    options = config.generate.options
-    if config.generate.per_task or any(options.get(name)
-                                       for name in (*PIPELINE_GENERATION_OPTIONS, "max_new_tokens")):
-        used = {}
-        for task in resolve_tasks(config.task_names) if config.task_names else []:
-            caps = generation_caps(config, task.name)
-            used |= settings_used([task], caps.get("num_beams"), caps.get("num_return_sequences"),
-                                  options.get("max_new_tokens"), caps.get("new_tokens"))
-        shown = "; ".join(f"{task}: {s['num_beams']} beam{'' if s['num_beams'] == 1 else 's'}, "
-                          f"{s['num_return_sequences']} returned, ≤{s['max_new_tokens']} new tokens"
-                          for task, s in used.items())
+    tasks = resolve_tasks(config.task_names) if config.task_names else []
+    used = {task.name: resolve_settings(task, config.decoding_options(task.name)) for task in tasks}
+    if any(settings != task.generation for task, settings in zip(tasks, used.values(), strict=True)):
+        shown = "; ".join(f"{task}: {describe_settings(settings)}" for task, settings in used.items())
         notes.append("Decoding differs from the paper's (fewer beams to fit a small machine; new-token limits "
                      "for this model's tokenizer): " + shown)
     notes.append("The paper's figures are LlaSMol-Mistral (7B) on the official SMolInstruct test set; "
@@ -419,10 +382,10 @@ def _check_stage_apis(config: PipelineConfig) -> None:
     for key in config.train.overrides:
         if key not in known:
             raise PipelineConfigError(config.source, f"train.overrides.{key}", "not a TrainConfig field")
-    parameters = set(inspect.signature(generate_on_dataset).parameters) | set(PIPELINE_GENERATION_OPTIONS)
+    parameters = set(inspect.signature(generate_on_dataset).parameters) | set(DECODING_OPTION_NAMES)
     for key in config.generate.options:
         if key not in parameters or key in ("model_source", "data", "split", "tasks", "output_dir", "adapter",
-                                            "backend", "batch_size", "max_samples", "prompt_format"):
+                                            "backend", "batch_size", "max_samples", "prompt_format", "decoding"):
             raise PipelineConfigError(config.source, f"generate.options.{key}",
                                       "not an option of generate_on_dataset (or set elsewhere in the config)")
 

@@ -57,11 +57,12 @@ class MetricFamily(str, Enum):
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """The paper's decoding settings for a task (beam search)."""
+    """Decoding settings of a task: the paper's beam search, or a run's (``llasmol.generate.settings``)."""
 
     num_beams: int
     num_return_sequences: int
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    no_repeat_ngram_size: int = 0  # 0: off (the paper's); n: no n-gram of tokens generated twice
 
 
 @dataclass(frozen=True)

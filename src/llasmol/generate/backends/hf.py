@@ -109,6 +109,7 @@ class HFBackend:
             num_beams=settings.num_beams,
             num_return_sequences=settings.num_return_sequences,
             max_new_tokens=settings.max_new_tokens,
+            no_repeat_ngram_size=settings.no_repeat_ngram_size,
             do_sample=False,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,

@@ -77,6 +77,8 @@ class VLLMBackend:
 
         if not prompts:
             return []
+        if settings.no_repeat_ngram_size:
+            raise BackendUnavailableError("the vLLM backend has no no_repeat_ngram_size; use the hf backend")
         params = BeamSearchParams(beam_width=settings.num_beams, max_tokens=settings.max_new_tokens)
         requests = [TokensPrompt(prompt_token_ids=list(ids)) for ids in prompts]
         outputs = self.llm.beam_search(requests, params, lora_request=self._lora_request)
