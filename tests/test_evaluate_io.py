@@ -53,7 +53,7 @@ def test_malformed_lines_name_file_line_and_field(tmp_path, line, field, message
     path = _write_lines(tmp_path / "forward_synthesis.jsonl", [good, line])
     with pytest.raises(DataFormatError, match=message) as caught:
         read_predictions(path, get_task("forward_synthesis"))
-    assert caught.value.line == 2 and caught.value.field_name == field
+    assert caught.value.line == 2 and caught.value.field == field
     assert str(caught.value).startswith(f"{path}:2:")
 
 
@@ -73,7 +73,7 @@ def test_invalid_gold_error_names_file_and_line(tmp_path):
     ])
     with pytest.raises(DataFormatError, match=r"C1CC\(") as caught:
         evaluate_predictions(tmp_path, workers=1, show_progress=False)
-    assert caught.value.path == path and caught.value.line == 2 and caught.value.field_name == "gold"
+    assert caught.value.file == path and caught.value.line == 2 and caught.value.field == "gold"
 
 
 def test_invalid_gold_among_tasks_scored_side_by_side_on_workers(tmp_path, smolinstruct_val):
@@ -84,7 +84,7 @@ def test_invalid_gold_among_tasks_scored_side_by_side_on_workers(tmp_path, smoli
     ])
     with pytest.raises(DataFormatError, match=r"C1CC\(") as caught:
         evaluate_predictions(tmp_path, output=tmp_path / "metrics.json", workers=2, show_progress=False)
-    assert caught.value.path == path and caught.value.line == 2
+    assert caught.value.file == path and caught.value.line == 2
     assert not (tmp_path / "metrics.json").exists()
 
 
@@ -94,7 +94,7 @@ def test_bad_file_read_after_smiles_went_to_the_workers_stops_the_run(tmp_path, 
     bad = _write_lines(tmp_path / "name_conversion-i2f.jsonl", [{"input": "x", "gold": "C", "pred": ["C"]}, "{broken"])
     with pytest.raises(DataFormatError) as caught:
         evaluate_predictions(tmp_path, output=tmp_path / "metrics.json", workers=2, show_progress=False)
-    assert caught.value.path == bad and caught.value.line == 2
+    assert caught.value.file == bad and caught.value.line == 2
     assert not (tmp_path / "metrics.json").exists()
 
 

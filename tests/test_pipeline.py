@@ -83,7 +83,7 @@ def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, field: s
     path = _write(tmp_path, text)
     with pytest.raises(PipelineConfigError) as caught:
         validate_against_stages(load_pipeline_config(path))
-    assert caught.value.field_name == field
+    assert caught.value.field == field
     assert str(caught.value).startswith(str(path)) and repr(field) in str(caught.value)
 
 
@@ -378,3 +378,24 @@ def test_the_cpu_recipe_gives_each_task_room_for_its_answers(smolinstruct_val: P
         lengths = [len(tokenizer(row["output"])["input_ids"]) for row in rows]
         assert len(lengths) > 100
         assert cap > np.percentile(lengths, 95), f"{task}: cap {cap} tokens, answers {sorted(lengths)[-10:]}"
+
+
+def test_a_finished_stage_whose_output_was_torn_runs_afresh(tmp_path: Path):
+    predictions = tmp_path / "predictions"
+    runs = []
+
+    def generate():
+        runs.append(len(runs))
+        predictions.mkdir(exist_ok=True)
+        (predictions / "a.jsonl").write_text('{"output": "x"}\n{"output": "y"}\n')
+        return {}
+
+    first = StageRunner(tmp_path).run("generate", "h", [predictions], generate)
+    assert first.files == {"predictions/a.jsonl": 32}
+    assert StageRunner(tmp_path).run("generate", "h", [predictions], generate).reused
+    with (predictions / "a.jsonl").open("r+") as handle:
+        handle.truncate(20)  # torn after the stage finished
+    again = StageRunner(tmp_path).run("generate", "h", [predictions], generate)
+    assert runs == [0, 1] and not again.reused
+    assert (tmp_path / "predictions.previous" / "a.jsonl").stat().st_size == 20  # kept, not deleted
+    assert (predictions / "a.jsonl").stat().st_size == 32

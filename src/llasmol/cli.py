@@ -9,25 +9,57 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(
-    help="llasmol: SMolInstruct data, fine-tuning, generation, evaluation and serving for chemistry LLMs.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-data_app = typer.Typer(help="Load, inspect and build SMolInstruct-style data.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
+from llasmol.errors import LlasmolError
+from llasmol.files import write_error_message
+
 console = Console()
 err_console = Console(stderr=True)
 
 
 def fail(message: str) -> None:
     """Print one red line and exit with status 1."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(1)
+
+
+def user_error_message(error: Exception) -> str | None:
+    """The one line for an error the user can act on (bad input, a path, a full or read-only disk), else None."""
+    if isinstance(error, LlasmolError | ValueError | FileNotFoundError | FileExistsError | NotADirectoryError
+                  | IsADirectoryError):
+        return str(error)
+    if isinstance(error, OSError):
+        return write_error_message(error)
+    return None
+
+
+class Commands(TyperGroup):
+    """Runs a command; an error the user can act on ends it with one red line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            message = user_error_message(error)
+            if message is None:
+                raise
+            fail(message)
+
+
+app = typer.Typer(
+    cls=Commands,
+    help="llasmol: SMolInstruct data, fine-tuning, generation, evaluation and serving for chemistry LLMs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(cls=Commands, help="Load, inspect and build SMolInstruct-style data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,20 +114,10 @@ def data_download_command(
     revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of osunlp/SMolInstruct.")] = None,
 ) -> None:
     """Download the official SMolInstruct release (data.zip) from the Hugging Face Hub."""
-    from llasmol.data import DownloadError, download_smolinstruct
+    from llasmol.data import download_smolinstruct
 
-    try:
-        path = download_smolinstruct(dest, revision=revision)
-    except DownloadError as error:
-        fail(str(error))
+    path = download_smolinstruct(dest, revision=revision)
     console.print(f"saved {path}  (read it with: llasmol data info {path})", highlight=False)
-
-
-def _load_error_types() -> tuple[type[Exception], ...]:
-    from llasmol.data import DataFormatError
-    from llasmol.tasks import UnknownTaskError
-
-    return DataFormatError, UnknownTaskError, FileNotFoundError, ValueError
 
 
 @data_app.command("info")
@@ -106,10 +128,7 @@ def data_info_command(
     """Samples per task and split, and the total."""
     from llasmol.data import dataset_info
 
-    try:
-        info = dataset_info(path)
-    except _load_error_types() as error:
-        fail(str(error))
+    info = dataset_info(path)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -138,20 +157,16 @@ def data_show_command(
     seed: Annotated[int, typer.Option(help="Template choice seed for raw folders.")] = 0,
 ) -> None:
     """Print samples: the rendered query and answer (or, with --raw, every field)."""
-    from rich.markup import escape
     from rich.panel import Panel
 
     from llasmol.data import available_splits, iter_smolinstruct
 
     if number <= 0:
         fail("-n must be positive")
-    try:
-        splits = available_splits(path, use_test_subset=test_subset)
-        chosen = split or ("validation" if "validation" in splits else (splits or ["validation"])[0])
-        rows = list(iter_smolinstruct(path, chosen, tasks=task or None, use_selfies=selfies,
-                                      use_test_subset=test_subset, use_first=number, seed=seed))
-    except _load_error_types() as error:
-        fail(str(error))
+    splits = available_splits(path, use_test_subset=test_subset)
+    chosen = split or ("validation" if "validation" in splits else (splits or ["validation"])[0])
+    rows = list(iter_smolinstruct(path, chosen, tasks=task or None, use_selfies=selfies,
+                                  use_test_subset=test_subset, use_first=number, seed=seed))
     for row in rows:
         if raw:
             typer.echo(json.dumps(row, ensure_ascii=False))
@@ -170,16 +185,11 @@ def data_build_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing dataset at --out.")] = False,
 ) -> None:
     """Build SMolInstruct-style data from raw sources, with quality and leakage control."""
-    from llasmol.data import DataFormatError
-    from llasmol.data.build import BuildConfigError, OpsinUnavailableError, build_dataset, load_build_config
+    from llasmol.data.build import build_dataset, load_build_config
 
-    try:
-        build_config = load_build_config(config)
-        report = build_dataset(build_config, out, zip_output=zip_output, workers=workers, overwrite=overwrite,
-                               progress=True)
-    except (BuildConfigError, DataFormatError, OpsinUnavailableError, FileExistsError, KeyError,
-            ValueError) as error:
-        fail(str(error))
+    build_config = load_build_config(config)
+    report = build_dataset(build_config, out, zip_output=zip_output, workers=workers, overwrite=overwrite,
+                           progress=True)
     table = Table(title=f"{report.out_dir}")
     for column in ("task", "train", "validation", "test"):
         table.add_column(column, justify="left" if column == "task" else "right")
@@ -257,9 +267,7 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT.")] = False,
 ) -> None:
     """Fine-tune a causal LM on SMolInstruct (LoRA by default); works under `accelerate launch`."""
-    from llasmol.models import ModelNotFoundError
-    from llasmol.tasks import UnknownTaskError
-    from llasmol.train import TrainOutOfMemoryError, UnknownLoraTargetError, preset, train
+    from llasmol.train import preset, train
 
     choices = {
         "model": model, "gguf_file": gguf_file, "max_steps": max_steps, "epochs": epochs, "max_minutes": max_minutes,
@@ -281,13 +289,9 @@ def train_command(
         overrides["eval_split"] = None if eval_split.lower() == "none" else eval_split
     if full:
         overrides["finetuning"] = "full"
-    try:
-        config = preset(preset_name, output_dir=str(output), data=data, task_weights=_parse_task_weights(task_weights),
-                        gradient_checkpointing=gradient_checkpointing, merge=merge, resume=resume, **overrides)
-        result = train(config)
-    except (TrainOutOfMemoryError, UnknownLoraTargetError, UnknownTaskError, ModelNotFoundError, FileExistsError,
-            *_load_error_types()) as error:
-        fail(str(error))
+    config = preset(preset_name, output_dir=str(output), data=data, task_weights=_parse_task_weights(task_weights),
+                    gradient_checkpointing=gradient_checkpointing, merge=merge, resume=resume, **overrides)
+    result = train(config)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
@@ -336,31 +340,15 @@ def generate_command(
     ] = None,
 ) -> None:
     """Generate answers on a data split: one <task>.jsonl per task, in the format `llasmol evaluate` reads."""
-    from llasmol.data.raw import DataFormatError
-    from llasmol.generate import (
-        AdapterMismatchError,
-        BackendUnavailableError,
-        DecodingOptions,
-        GenerationMismatchError,
-        generate_on_dataset,
-    )
-    from llasmol.models import ModelNotFoundError
-    from llasmol.tasks import UnknownTaskError
+    from llasmol.generate import DecodingOptions, generate_on_dataset
 
     task_names = [name.strip() for item in tasks or [] for name in item.split(",") if name.strip()] or None
-    try:
-        summary = generate_on_dataset(
-            model, data, split, task_names, output, adapter=None if adapter is None else str(adapter),
-            backend=backend, batch_size=batch_size, max_samples=max_samples, verify=verify,
-            prompt_format=prompt_format, gguf_file=gguf_file, device=device, dtype=dtype,
-            decoding=DecodingOptions(num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size),
-        )
-    except (UnknownTaskError, AdapterMismatchError, BackendUnavailableError, GenerationMismatchError,
-            DataFormatError, ModelNotFoundError, FileNotFoundError, ValueError) as error:
-        from rich.markup import escape
-
-        fail(escape(str(error)))
-        return
+    summary = generate_on_dataset(
+        model, data, split, task_names, output, adapter=None if adapter is None else str(adapter),
+        backend=backend, batch_size=batch_size, max_samples=max_samples, verify=verify,
+        prompt_format=prompt_format, gguf_file=gguf_file, device=device, dtype=dtype,
+        decoding=DecodingOptions(num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size),
+    )
     table = Table(title=f"generated with {summary['model']} ({summary['backend']})")
     for column in ("task", "samples", "resumed", "generated", "skipped >limit", "beams/returns/new", "samples/s"):
         table.add_column(column)
@@ -398,19 +386,14 @@ def evaluate_command(
     """Score predictions with the paper's metrics; print the comparison with the paper's LlaSMol-Mistral row."""
     import warnings
 
-    from llasmol.data.raw import DataFormatError
-    from llasmol.evaluate import EvaluationWarning, ResourceError, evaluate_predictions, render_table
-    from llasmol.tasks import UnknownTaskError
+    from llasmol.evaluate import EvaluationWarning, evaluate_predictions, render_table
 
     names = [name.strip() for value in tasks or [] for name in value.split(",") if name.strip()] or None
     output = output or predictions_dir / "metrics.json"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EvaluationWarning)
-        try:
-            results = evaluate_predictions(predictions_dir, gold=gold, output=output, tasks=names,
-                                           scibert_vocab=scibert_vocab, workers=workers)
-        except (DataFormatError, ResourceError, FileNotFoundError, UnknownTaskError) as error:
-            fail(str(error))
+        results = evaluate_predictions(predictions_dir, gold=gold, output=output, tasks=names,
+                                       scibert_vocab=scibert_vocab, workers=workers)
     for warning in caught:
         if issubclass(warning.category, EvaluationWarning):
             err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
@@ -425,16 +408,12 @@ def evaluate_command(
 
 def _run_pipeline_command(config_path: Path, output: Path, force: list[str] | None, threads: int | None) -> None:
     """Load, check and run a pipeline config; print where the report is and each task's headline metric."""
-    from llasmol.data import DataFormatError
-    from llasmol.pipeline import PipelineConfigError, load_pipeline_config, run_pipeline
+    from llasmol.pipeline import load_pipeline_config, run_pipeline
 
-    try:
-        config = load_pipeline_config(config_path)
-        if threads is not None:
-            config.torch_threads = threads
-        result = run_pipeline(config, output, force=force or ())
-    except (PipelineConfigError, DataFormatError, FileNotFoundError, ValueError) as error:
-        fail(str(error))
+    config = load_pipeline_config(config_path)
+    if threads is not None:
+        config.torch_threads = threads
+    result = run_pipeline(config, output, force=force or ())
     table = Table(title=f"{config.name}: held-out test samples")
     for column in ("task", "metric", "base", "fine-tuned", "paper"):
         table.add_column(column, justify="left" if column in ("task", "metric") else "right")
@@ -483,12 +462,9 @@ def run_command(
     accelerate launch --num_processes 4 -m llasmol.cli run configs/paper.yaml
     """
     if check:
-        from llasmol.pipeline import PipelineConfigError, load_pipeline_config, validate_against_stages
+        from llasmol.pipeline import load_pipeline_config, validate_against_stages
 
-        try:
-            validate_against_stages(load_pipeline_config(config))
-        except (PipelineConfigError, FileNotFoundError) as error:
-            fail(str(error))
+        validate_against_stages(load_pipeline_config(config))
         console.print(f"{config}: valid")
         return
     _run_pipeline_command(config, output, force, threads)
@@ -512,16 +488,10 @@ def serve_command(
     """
     from llasmol.serve import ServeSettings, serve
 
-    try:
-        settings = ServeSettings(max_batch_size=max_batch_size, timeout_s=timeout, max_input_chars=max_input_chars)
-    except ValueError as error:
-        fail(str(error))
+    settings = ServeSettings(max_batch_size=max_batch_size, timeout_s=timeout, max_input_chars=max_input_chars)
     console.print(f"loading the model, then serving on http://{host}:{port}/ (schema at /openapi.json); Ctrl+C stops")
-    try:
-        serve(model=model, adapter=adapter, host=host, port=port, settings=settings, device=device,
-              prompt_format=prompt_format)
-    except (FileNotFoundError, ValueError) as error:
-        fail(str(error))
+    serve(model=model, adapter=adapter, host=host, port=port, settings=settings, device=device,
+          prompt_format=prompt_format)
 
 
 if __name__ == "__main__":

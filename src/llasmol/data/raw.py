@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llasmol.errors import LlasmolError
 
-class DataFormatError(ValueError):
+
+class DataFormatError(LlasmolError, ValueError):
     """Malformed input data; the message names the file, line and field."""
 
     def __init__(self, path: Path | str, line: int | None, message: str, field_name: str | None = None) -> None:
-        self.path, self.line, self.field_name = Path(path), line, field_name
+        self.locate(path, line, field_name)
         where = f"{path}:{line}" if line is not None else str(path)
         what = f"field {field_name!r}: " if field_name else ""
         super().__init__(f"{where}: {what}{message}")

@@ -31,8 +31,9 @@ from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.properties import score_labels, score_numbers
 from llasmol.evaluate.records import EvaluationWarning, PredictionRecord, prediction_files, read_predictions
-from llasmol.evaluate.report import headline_figures, metrics_json, render_markdown, write_atomic
+from llasmol.evaluate.report import headline_figures, metrics_json, render_markdown
 from llasmol.evaluate.resources import ensure_wordnet, load_caption_tokenizer
+from llasmol.files import write_text_atomic
 from llasmol.tasks import MetricFamily, Task, get_task, resolve_tasks
 
 Metrics = dict[str, Any]
@@ -325,6 +326,7 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
         pool.close()
     results = {item.task.name: scored[item.task.name] for item in inputs}
     if output is not None:
-        write_atomic(output, metrics_json(results))
-        write_atomic(Path(output).parent / "report.md", render_markdown(results, f"Evaluation of {predictions_dir}"))
+        write_text_atomic(output, metrics_json(results))
+        report = render_markdown(results, f"Evaluation of {predictions_dir}")
+        write_text_atomic(Path(output).parent / "report.md", report)
     return results

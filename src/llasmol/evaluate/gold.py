@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llasmol.data.raw import DataFormatError, iter_raw_records
+from llasmol.errors import LlasmolError
 from llasmol.evaluate.records import PredictionRecord
 from llasmol.tasks import MetricFamily, Task
 
@@ -20,7 +21,7 @@ ALL_GOLDS_FAMILIES = frozenset({MetricFamily.MOLECULE, MetricFamily.FORMULA, Met
 SampleKey = tuple[str, str | None]
 
 
-class InvalidGoldError(ValueError):
+class InvalidGoldError(LlasmolError, ValueError):
     """A gold answer the task's metric cannot read (a bug in the gold data, not in the model)."""
 
     def __init__(self, gold: str, reason: str) -> None:

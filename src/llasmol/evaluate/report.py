@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from llasmol.tasks import MetricFamily, Task, get_task
@@ -114,22 +111,6 @@ def render_table(results: dict[str, dict[str, Any]], title: str = "Evaluation") 
             ours = f"[green]{ours}[/]" if better else ours
         table.add_row(row.short_name, str(row.num_all), row.figure, ours, format_figure(row.paper, row.figure))
     return table
-
-
-def write_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` through a temporary file beside ``path`` and ``os.replace``: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def metrics_json(results: dict[str, dict[str, Any]]) -> str:

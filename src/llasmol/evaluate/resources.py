@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from llasmol.errors import LlasmolError
+
 SCIBERT_HUB_ID = "allenai/scibert_scivocab_uncased"
 SCIBERT_VOCAB_ENV = "LLASMOL_SCIBERT_VOCAB"
 _MIN_VOCABULARY = 1000  # SciBERT's has 31,090 tokens
@@ -36,7 +38,7 @@ _LEXICOGRAPHER_FILES = (
 _SYNTACTIC_CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
 
 
-class ResourceError(RuntimeError):
+class ResourceError(LlasmolError, RuntimeError):
     """A resource a metric needs is missing; the message says how to provide it."""
 
 

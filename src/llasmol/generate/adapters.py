@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from llasmol.errors import LlasmolError
 from llasmol.models import load_config
 
 _CONFIG_FILE = "adapter_config.json"
@@ -15,7 +16,7 @@ _KEY_PREFIX = "base_model.model."
 _LORA_PARTS = {"lora_A": "in", "lora_B": "out", "lora_embedding_A": "in", "lora_embedding_B": "out"}
 
 
-class AdapterMismatchError(ValueError):
+class AdapterMismatchError(LlasmolError, ValueError):
     """An adapter that cannot be applied to the chosen base model; the message says why."""
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.data.prompts import PromptFormat, build_prompt
+from llasmol.errors import LlasmolError
 from llasmol.generate.answers import Answer, first_valid_index, parse_answer
 from llasmol.generate.backends import Backend, load_backend
 from llasmol.generate.queries import InvalidInputError, canonicalize_query, prepare_task_input
@@ -26,7 +27,7 @@ from llasmol.tasks import (
 ON_ERROR_CHOICES = ("raise", "return")
 
 
-class PromptTooLongError(ValueError):
+class PromptTooLongError(LlasmolError, ValueError):
     """A prompt over the token limit (the paper skips those too)."""
 
 

@@ -46,17 +46,13 @@ def append_lines(handle: Any, records: Iterable[dict[str, Any]]) -> None:
     text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     if not text:
         return
-    handle.write(text)
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
-def write_json_atomic(path: Path, content: Any) -> None:
-    """Write JSON to a temporary file in the same folder, then move it over ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(content, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+    try:
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    except OSError as error:  # name the file (a failed write does not); a torn line is cut off on resume
+        if error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, getattr(handle, "name", None)) from error
+
+

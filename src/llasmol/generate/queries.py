@@ -5,12 +5,13 @@ from __future__ import annotations
 import warnings
 
 from llasmol.chem import canonicalize_smiles
+from llasmol.errors import LlasmolError
 from llasmol.tasks import Tag, Task
 
 ON_INVALID_CHOICES = ("raise", "warn")
 
 
-class InvalidInputError(ValueError):
+class InvalidInputError(LlasmolError, ValueError):
     """User input that cannot be used (an invalid SMILES, an empty input); the message names it."""
 
 

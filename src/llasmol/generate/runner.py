@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.data.prompts import PromptFormat, build_prompt
+from llasmol.errors import LlasmolError
+from llasmol.files import write_json_atomic
 from llasmol.generate.answers import verified_order
 from llasmol.generate.backends import Backend, load_backend
-from llasmol.generate.output import append_lines, recover_lines, write_json_atomic
+from llasmol.generate.output import append_lines, recover_lines
 from llasmol.generate.settings import DecodingOptions, options_for, resolve_settings
 from llasmol.models import ModelSource, resolve_model
 from llasmol.tasks import DEFAULT_MAX_PROMPT_TOKENS, GenerationSettings, Task, extract_answers, resolve_tasks
@@ -33,7 +35,7 @@ _RESUME_KEYS = ("model", "adapter", "backend", "data", "split", "prompt_format",
 _LATER_SETTING_DEFAULTS = {"no_repeat_ngram_size": 0}
 
 
-class GenerationMismatchError(ValueError):
+class GenerationMismatchError(LlasmolError, ValueError):
     """Existing output that was made with other settings or other data than this run's."""
 
 

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from llasmol.errors import LlasmolError
 from llasmol.tasks import GenerationSettings, Task
 
 
-class DecodingOptionError(ValueError):
+class DecodingOptionError(LlasmolError, ValueError):
     """A decoding option that is unknown, not a positive integer, or returned sequences above beams."""
 
     def __init__(self, field_name: str | None, message: str) -> None:
-        self.field_name = field_name
+        self.locate(field=field_name)
         super().__init__(message)
 
 

@@ -17,15 +17,16 @@ from typing import Any
 
 import yaml
 
+from llasmol.errors import LlasmolError
 from llasmol.generate.settings import DECODING_OPTION_NAMES, DecodingOptionError, DecodingOptions
 from llasmol.tasks import UnknownTaskError, resolve_tasks
 
 
-class PipelineConfigError(ValueError):
+class PipelineConfigError(LlasmolError, ValueError):
     """A bad pipeline config; the message names the file and the field."""
 
     def __init__(self, source: str, field_name: str, message: str) -> None:
-        self.source, self.field_name = source, field_name
+        self.locate(source, None, field_name)
         super().__init__(f"{source}: field {field_name!r}: {message}")
 
 
@@ -34,7 +35,7 @@ def _decoding_options(source: str, where: str, values: dict[str, Any]) -> Decodi
     try:
         return DecodingOptions.from_mapping(values)
     except DecodingOptionError as error:
-        raise PipelineConfigError(source, f"{where}.{error.field_name}", str(error)) from None
+        raise PipelineConfigError(source, f"{where}.{error.field}", str(error)) from None
 
 
 @dataclass

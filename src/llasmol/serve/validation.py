@@ -7,6 +7,7 @@ import re
 from rdkit import Chem
 
 from llasmol.chem import canonicalize_smiles
+from llasmol.errors import LlasmolError
 from llasmol.tasks import Tag
 
 # Characters that may appear in a SMILES string (';' separates parts as SMolInstruct writes them).
@@ -14,7 +15,7 @@ _SMILES_CHARACTERS = re.compile(r"[A-Za-z0-9@+\-\[\]()=#$:/\\.%*~;]+")
 _SMILES_SPAN = re.compile(re.escape(Tag.SMILES.left) + r"(.*?)" + re.escape(Tag.SMILES.right), re.DOTALL)
 
 
-class InvalidSmilesError(ValueError):
+class InvalidSmilesError(LlasmolError, ValueError):
     """A SMILES string RDKit cannot read; ``reason`` says why."""
 
     def __init__(self, smiles: str, reason: str) -> None:

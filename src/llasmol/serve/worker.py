@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from llasmol.errors import LlasmolError
 from llasmol.serve.config import ServeSettings
 
 
@@ -33,7 +34,7 @@ class Predictor(Protocol):
     def generate(self, query: str, *, max_new_tokens: int) -> str: ...
 
 
-class QueueFullError(RuntimeError):
+class QueueFullError(LlasmolError, RuntimeError):
     """More requests are waiting than the server accepts."""
 
 

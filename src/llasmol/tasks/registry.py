@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from llasmol.errors import LlasmolError
+
 DEFAULT_MAX_NEW_TOKENS = 1024
 DEFAULT_MAX_PROMPT_TOKENS = 512
 
@@ -157,7 +159,7 @@ TASK_NAMES: tuple[str, ...] = tuple(TASKS)
 _BY_SHORT_NAME = {task.short_name.lower(): task for task in _ALL_TASKS}
 
 
-class UnknownTaskError(KeyError):
+class UnknownTaskError(LlasmolError, KeyError):
     """A task name that is not in the registry; the message lists the valid ones."""
 
     def __init__(self, name: str) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,18 +11,12 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from llasmol.files import atomic_path, write_text_atomic
+
 LOG_FILE = "train_log.jsonl"
 CURVE_FILE = "loss_curve.png"
 BEST_DIR = "best"
 BEST_FILE = "best.json"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
 
 
 @dataclass
@@ -49,7 +41,7 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 def truncate_log(path: Path, last_step: int) -> None:
     """Drop records written after ``last_step`` (a resumed run writes them again)."""
     records = [record for record in read_log(path) if record.get("step", 0) <= last_step]
-    write_atomic(path, "".join(json.dumps(record) + "\n" for record in records))
+    write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in records))
 
 
 class JsonlLogCallback(TrainerCallback):
@@ -141,7 +133,8 @@ class BestAdapterCallback(TrainerCallback):
         self.best_loss, self.best_step = float(loss), state.global_step
         self.trainer.save_model(str(self.folder))
         if state.is_world_process_zero:
-            write_atomic(self.folder / BEST_FILE, json.dumps({"step": self.best_step, "eval_loss": self.best_loss}))
+            best = {"step": self.best_step, "eval_loss": self.best_loss}
+            write_text_atomic(self.folder / BEST_FILE, json.dumps(best))
 
 
 class StopAfterStepCallback(TrainerCallback):
@@ -178,9 +171,7 @@ def plot_loss_curve(log_path: Path, png_path: Path, title: str = "llasmol fine-t
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = png_path.with_suffix(".tmp.png")
-    figure.savefig(temporary, dpi=110)
+    with atomic_path(png_path) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)
-    os.replace(temporary, png_path)
     return png_path

@@ -17,7 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
-from llasmol.train.callbacks import write_atomic
+from llasmol.files import write_text_atomic
 
 COMPLETE_MARKER = "llasmol_checkpoint.json"
 SET_ASIDE_DIR = "incomplete"
@@ -51,7 +51,7 @@ def mark_complete(checkpoint: Path, step: int) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-    write_atomic(checkpoint / COMPLETE_MARKER, json.dumps({"step": step, "files": files}, indent=1))
+    write_text_atomic(checkpoint / COMPLETE_MARKER, json.dumps({"step": step, "files": files}, indent=1))
 
 
 def is_complete(checkpoint: Path) -> bool:

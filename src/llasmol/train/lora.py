@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from llasmol.errors import LlasmolError
+
 ALL_LINEAR = "all-linear"
 
 # For each Llama-style projection, the names that play the same part in other architectures
@@ -20,7 +22,7 @@ EQUIVALENT_LINEAR_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-class UnknownLoraTargetError(ValueError):
+class UnknownLoraTargetError(LlasmolError, ValueError):
     """A LoRA target that names no linear layer of the model; the message lists the ones it has."""
 
     def __init__(self, targets: Iterable[str], found: Sequence[str]) -> None:

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
+from llasmol.errors import LlasmolError
+from llasmol.files import atomic_folder, write_text_atomic
 from llasmol.models import ModelSource, load_causal_lm, load_tokenizer, resolve_model
 from llasmol.tasks import get_task
 from llasmol.train import checkpoints
@@ -36,7 +38,6 @@ from llasmol.train.callbacks import (
     TrainMeter,
     plot_loss_curve,
     truncate_log,
-    write_atomic,
 )
 from llasmol.train.config import Finetuning, Precision, TrainConfig
 from llasmol.train.data import (
@@ -51,6 +52,7 @@ from llasmol.train.data import (
     unwrap_single,
 )
 from llasmol.train.lora import resolve_lora_targets, top_layer_indices
+from llasmol.train.threads import BusyMachineWarning, busy_machine_threads
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -64,7 +66,7 @@ _ORDER_SETTINGS = ("data", "tasks", "task_weights", "train_split", "max_train_sa
                    "batching", "seed")
 
 
-class TrainOutOfMemoryError(RuntimeError):
+class TrainOutOfMemoryError(LlasmolError, RuntimeError):
     """Training ran out of memory; the message names the micro-batch size that fits, if one does."""
 
 
@@ -405,6 +407,9 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
         raise ValueError("no training data: set config.data (a SMolInstruct folder)")
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
+    elif not _uses_cuda() and (busy := busy_machine_threads()) is not None:
+        torch.set_num_threads(busy[0])
+        warnings.warn(busy[1], BusyMachineWarning, stacklevel=2)
     started = time.monotonic()
     output = config.output_path
     state = PartialState(cpu=not _uses_cuda())
@@ -477,7 +482,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     }
     if state.is_main_process:
         output.mkdir(parents=True, exist_ok=True)
-        write_atomic(output / RUN_INFO_FILE, json.dumps(run_info, indent=2))
+        write_text_atomic(output / RUN_INFO_FILE, json.dumps(run_info, indent=2))
         tokenizer.save_pretrained(str(output))
     log_path = output / LOG_FILE
     if resume_from is not None and state.is_main_process:
@@ -541,7 +546,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     )
     if state.is_main_process:
         run_info["result"] = asdict(result)
-        write_atomic(output / RUN_INFO_FILE, json.dumps(run_info, indent=2))
+        write_text_atomic(output / RUN_INFO_FILE, json.dumps(run_info, indent=2))
     return result
 
 
@@ -553,8 +558,9 @@ def _write_merged(model: Any, tokenizer: Any, output: Path, source: ModelSource,
 
         base = load_causal_lm(source, dtype=torch.float32)
         model = PeftModel.from_pretrained(base, str(output)).merge_and_unload()
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
+    with atomic_folder(folder) as staging:  # a kill mid-save leaves no half-written merged model
+        model.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
     return folder
 
 

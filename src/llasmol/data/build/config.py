@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from llasmol.data.build.records import SPLITS
+from llasmol.errors import LlasmolError
 from llasmol.tasks import get_task
 
 # ``auto_train``: the seeded split, keeping only its training part (extra training data).
@@ -23,7 +24,7 @@ SPLIT_MODES: tuple[str, ...] = ("source", "auto", AUTO_TRAIN, *SPLITS)
 _ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class BuildConfigError(ValueError):
+class BuildConfigError(LlasmolError, ValueError):
     """An invalid build configuration; the message names the file and the offending key."""
 
 

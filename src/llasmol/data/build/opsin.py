@@ -16,8 +16,10 @@ from pathlib import Path
 
 from rdkit import Chem
 
+from llasmol.errors import LlasmolError
 
-class OpsinUnavailableError(RuntimeError):
+
+class OpsinUnavailableError(LlasmolError, RuntimeError):
     """OPSIN cannot run (no Java, or py2opsin missing) while the name check is switched on."""
 
 

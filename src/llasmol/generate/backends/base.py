@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from llasmol.errors import LlasmolError
 from llasmol.tasks import GenerationSettings
 
 
-class BackendUnavailableError(RuntimeError):
+class BackendUnavailableError(LlasmolError, RuntimeError):
     """A backend whose optional dependency or hardware is missing; the message says what to install."""
 
 

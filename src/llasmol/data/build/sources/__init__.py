@@ -19,6 +19,7 @@ from llasmol.data.build.sources.sdf_properties import read_sdf_properties
 from llasmol.data.build.sources.smiles_lines import read_smiles_lines
 from llasmol.data.build.sources.smiles_list import read_smiles_list
 from llasmol.data.build.sources.smolinstruct import read_smolinstruct_raw
+from llasmol.errors import LlasmolError
 
 SourceReader = Callable[[SourceConfig, Tally], Iterator[Record]]
 
@@ -35,7 +36,7 @@ SOURCE_READERS: dict[str, SourceReader] = {
 }
 
 
-class UnknownSourceReaderError(KeyError):
+class UnknownSourceReaderError(LlasmolError, KeyError):
     """A config names a reader that is not registered."""
 
     def __str__(self) -> str:

@@ -1,0 +1,99 @@
+"""Files that a later stage or a rerun trusts: written whole, or not at all.
+
+Each writer goes through a temporary file beside the target (same folder, so the same file system),
+flushes it to disk and moves it over the target with ``os.replace``. A kill, a full disk or a
+read-only folder leaves the old file (or none), never half a new one, and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# The errors of a write that the user can fix (space, permissions, a read-only mount, a size limit).
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """A temporary path to write ``path``'s new content to; moved over ``path`` when the block ends.
+
+    The temporary name keeps the suffix (for writers that choose the format from it); on any error it
+    is removed and ``path`` is left as it was. A failed write is raised naming ``path``, not the
+    temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(3)}.tmp{path.suffix}")
+    try:
+        yield temporary
+        with temporary.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: Path | str) -> Iterator[Path]:
+    """A temporary folder to fill with ``path``'s new content; it replaces ``path`` when the block ends.
+
+    On any error the temporary folder is removed and ``path`` is left as it was; a process killed
+    inside the block leaves only a hidden ``.<name>.*`` folder, never a half-written ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is private; the result is an ordinary folder
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+        os.replace(path, old / path.name)
+        os.replace(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, path)
+
+
+def write_text_atomic(path: Path | str, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json_atomic(path: Path | str, payload: Any, indent: int = 2) -> Path:
+    """Write ``payload`` as JSON (UTF-8, one trailing newline) to ``path`` whole or not at all."""
+    return write_text_atomic(path, json.dumps(payload, indent=indent, ensure_ascii=False, default=str) + "\n")
+
+
+def write_error_message(error: OSError) -> str | None:
+    """One line for a failed write the user can fix (disk full, read-only, no permission), else ``None``."""
+    if error.errno not in WRITE_ERRNOS:
+        return None
+    where = f" {error.filename}" if error.filename else ""
+    return f"cannot write{where}: {error.strerror or os.strerror(error.errno)}"
