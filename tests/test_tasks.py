@@ -74,3 +74,24 @@ def test_extraction_takes_first_left_and_first_right_tag():
     assert extract_answer("<unk>The molecule is a sugar.</s>", mc) == "The molecule is a sugar."
     assert extract_answers(None, fs) is None
     assert extract_answers(["<SMILES> C </SMILES>", "x"], fs) == ["C", ""]
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_every_task_has_templates_a_builder_and_a_scorer(name: str):
+    from llasmol.data.build.samples import TASK_BUILDERS
+    from llasmol.data.templates import load_templates
+    from llasmol.evaluate.scorers import SCORERS
+
+    task = get_task(name)
+    templates = load_templates(name)
+    assert templates and all("<INPUT>" in template.input for template in templates)
+    assert callable(TASK_BUILDERS[name])
+    assert task.metric_family in SCORERS
+
+
+def test_a_metric_family_has_one_scorer():
+    from llasmol.evaluate.scorers import SCORERS, scorer
+
+    assert set(SCORERS) == set(MetricFamily)
+    with pytest.raises(ValueError, match="already has a scorer"):
+        scorer(MetricFamily.FORMULA)(lambda answers, golds, context: {})

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llasmol.evaluate.captions import score_captions, warm_caption_scorers
-from llasmol.evaluate.formulas import score_formulas
+from llasmol.evaluate.captions import warm_caption_scorers
 from llasmol.evaluate.gold import (
     GoldAnswers,
     InvalidGoldError,
@@ -25,18 +24,15 @@ from llasmol.evaluate.gold import (
     normalize_answer,
 )
 from llasmol.evaluate.isolation import ScoringErrors
-from llasmol.evaluate.molecules import canonicalize_later, first_strings, score_molecules
-from llasmol.evaluate.names import score_names
+from llasmol.evaluate.molecules import canonicalize_later, first_strings
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
-from llasmol.evaluate.properties import score_labels, score_numbers
 from llasmol.evaluate.records import EvaluationWarning, PredictionRecord, prediction_files, read_predictions
 from llasmol.evaluate.report import headline_figures, metrics_json, render_markdown
 from llasmol.evaluate.resources import ensure_wordnet, load_caption_tokenizer
+from llasmol.evaluate.scorers import SCORERS, Metrics, ScoringContext
 from llasmol.files import write_text_atomic
 from llasmol.tasks import MetricFamily, Task, get_task, resolve_tasks
-
-Metrics = dict[str, Any]
 
 
 @dataclass
@@ -102,23 +98,8 @@ def score_task(task: Task | str, records: Sequence[PredictionRecord], golds: Seq
     gold_lists = golds_from_records(records).answers if golds is None else golds
     gold_lists = [[normalize_answer(gold, task) for gold in sample] for sample in gold_lists]
     answers = _normalized_answers(task, records)
-    k = answer_depth(task, records)
-    family = task.metric_family
-    if family is MetricFamily.MOLECULE:
-        metrics = score_molecules(answers, gold_lists, k, match_parts=task.match_parts, pool=pool, progress=progress,
-                                  errors=errors)
-    elif family is MetricFamily.FORMULA:
-        metrics = score_formulas(answers, gold_lists, k, errors)
-    elif family is MetricFamily.NAME:
-        metrics = score_names(answers, gold_lists, k)
-    elif family is MetricFamily.CAPTION:
-        resources = (captions or CaptionResources()).load()
-        metrics = score_captions(answers, gold_lists, resources.tokenizer, resources.nltk_data, pool=pool,
-                                 progress=progress, errors=errors)
-    elif family is MetricFamily.REGRESSION:
-        metrics = score_numbers(answers, gold_lists, errors)
-    else:
-        metrics = score_labels(answers, gold_lists, errors)
+    context = ScoringContext(task, answer_depth(task, records), pool, progress, errors, captions or CaptionResources())
+    metrics = SCORERS[task.metric_family](answers, gold_lists, context)
     metrics.update(headline_figures(task, metrics))
     metrics["num_scoring_errors"] = len(errors)
     _warn_scoring_errors(task, records, errors)
