@@ -5,9 +5,14 @@ Heavy imports happen inside each command so that `llasmol --help` stays fast.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import inspect
 import json
+import types
+import typing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -206,91 +211,77 @@ def data_build_command(
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse_task_weights(items: list[str] | None) -> dict[str, float]:
-    """``["forward_synthesis=2", "FS=0.5,RS=1"]`` -> ``{full task name: weight}``."""
+_THREADS_HELP = "torch CPU threads (default: one per core, or 1 when other work already keeps every core busy)."
+
+
+def _flag_type(hint: Any) -> Any:
+    """The command-line type of a config field's type hint (``X | None`` -> X, an Enum -> str)."""
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return _flag_type(args[0])
+    if typing.get_origin(hint) in (list, dict):
+        return list[str]
+    return str if isinstance(hint, type) and issubclass(hint, enum.Enum) else hint
+
+
+def config_parameters(config_class: type) -> list[inspect.Parameter]:
+    """One keyword parameter (a typer option, default unset) per field of ``config_class`` with help.
+
+    The flag is ``--field-name`` plus the field's extra ``flags``; booleans get ``--x/--no-x``; lists
+    and mappings are repeated or comma-separated (``TASK=WEIGHT`` for a mapping).
+    """
+    hints = typing.get_type_hints(config_class)
+    parameters = []
+    for item in dataclasses.fields(config_class):
+        if "help" not in item.metadata:
+            continue
+        kind = _flag_type(hints[item.name])
+        flag = "--" + item.name.replace("_", "-")
+        names = (f"{flag}/--no-{flag[2:]}",) if kind is bool else (flag, *item.metadata["flags"])
+        option = typer.Option(*names, help=item.metadata["help"], show_default=False)
+        parameters.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=Annotated[kind | None, option]))
+    return parameters
+
+
+def config_values(config_class: type, given: dict[str, Any]) -> dict[str, Any]:
+    """The options given on the command line as config values (comma lists split, TASK=WEIGHT read)."""
     from llasmol.tasks import get_task
 
-    weights: dict[str, float] = {}
-    for item in items or []:
-        for pair in filter(None, (part.strip() for part in item.split(","))):
-            name, separator, value = pair.partition("=")
-            if not separator:
-                raise ValueError(f"task weight {pair!r} is not TASK=WEIGHT")
-            weights[get_task(name.strip()).name] = float(value)
-    return weights
+    hints = typing.get_type_hints(config_class)
+    values: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        origin = typing.get_origin(_without_none(hints[name]))
+        if origin in (list, dict):
+            value = [part.strip() for item in value for part in item.split(",") if part.strip()]
+        if origin is dict:
+            pairs = [part.partition("=") for part in value]
+            if any(not separator for _, separator, _ in pairs):
+                raise ValueError(f"--{name.replace('_', '-')}: expected KEY=VALUE, got {', '.join(value)}")
+            value = {get_task(key.strip()).name: float(number) for key, _, number in pairs}
+        elif isinstance(value, str) and value.lower() == "none" and type(None) in typing.get_args(hints[name]):
+            value = None
+        values[name] = value
+    return values
 
 
-@app.command("train")
-def train_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder: adapter, checkpoints, log, curve.")],
-    data: Annotated[str, typer.Option("--data", "-d", help="SMolInstruct: data.zip, its folder, a build or "
-                                                            "raw split folders.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Hub id, folder or .gguf file; default "
-                                                                        "SmolLM2-135M-Instruct (offline).")] = None,
-    gguf_file: Annotated[str | None, typer.Option(help="GGUF file inside --model.")] = None,
-    preset_name: Annotated[str, typer.Option("--preset", help="paper (LlaSMol recipe) or cpu.")] = "paper",
-    tasks: Annotated[list[str] | None, typer.Option("--tasks", "-t", help="Tasks (repeatable or "
-                                                                              "comma-separated); default all.")] = None,
-    task_weights: Annotated[list[str] | None, typer.Option(help="TASK=WEIGHT: a task's samples per epoch "
-                                                                   "× weight (default 1).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
-    epochs: Annotated[float | None, typer.Option(help="Epochs (may be fractional).")] = None,
-    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (load included); the "
-                                                           "LR schedule ends with the time.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Samples per optimizer step.")] = None,
-    micro_batch_size: Annotated[int | None, typer.Option(help="Samples per forward pass and device.")] = None,
-    max_length: Annotated[int | None, typer.Option(help="Max tokens per sample.")] = None,
-    long_samples: Annotated[str | None, typer.Option(help="truncate or drop samples over --max-length.")] = None,
-    learning_rate: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
-    prompt_format: Annotated[str | None, typer.Option(help="paper or chat (the model's template).")] = None,
-    loss_on: Annotated[str | None, typer.Option(help="answer or all (the whole sequence).")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Full fine-tuning instead of LoRA.")] = False,
-    lora_r: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
-    lora_dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
-    lora_targets: Annotated[str | None, typer.Option(help="Comma-separated module names, or all-linear.")] = None,
-    lora_layers: Annotated[int | None, typer.Option(help="Adapt only the top N transformer layers.")] = None,
-    batching: Annotated[str | None, typer.Option(help="packed, grouped or padded.")] = None,
-    gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute activations to save memory.")] = False,
-    precision: Annotated[str | None, typer.Option(help="auto, bf16, fp16 or fp32.")] = None,
-    attention: Annotated[str | None, typer.Option(help="Attention kernel: sdpa, eager, flash_attention_2 "
-                                                       "(default: the preset's, else the model's).")] = None,
-    train_split: Annotated[str | None, typer.Option(help="Split to train on.")] = None,
-    eval_split: Annotated[str | None, typer.Option(help="Split for the validation loss; 'none' for none.")] = None,
-    eval_samples: Annotated[int | None, typer.Option(help="Validation samples (spread over tasks).")] = None,
-    max_train_samples: Annotated[int | None, typer.Option(help="Cap on training samples.")] = None,
-    eval_steps: Annotated[int | None, typer.Option(help="Validation loss every N steps.")] = None,
-    save_steps: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
-    logging_steps: Annotated[int | None, typer.Option(help="Log every N steps.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of LoRA init, data order and dropout.")] = None,
-    threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
-    merge: Annotated[bool, typer.Option("--merge", help="Also write the merged model to OUTPUT/merged.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT.")] = False,
-) -> None:
-    """Fine-tune a causal LM on SMolInstruct (LoRA by default); works under `accelerate launch`."""
-    from llasmol.train import preset, train
+def _without_none(hint: Any) -> Any:
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
 
-    choices = {
-        "model": model, "gguf_file": gguf_file, "max_steps": max_steps, "epochs": epochs, "max_minutes": max_minutes,
-        "batch_size": batch_size,
-        "micro_batch_size": micro_batch_size, "max_length": max_length, "long_samples": long_samples,
-        "learning_rate": learning_rate, "prompt_format": prompt_format, "loss_on": loss_on, "lora_r": lora_r,
-        "lora_dropout": lora_dropout, "lora_layers": lora_layers,
-        "batching": batching, "precision": precision, "attn_implementation": attention, "train_split": train_split,
-        "eval_samples": eval_samples,
-        "max_train_samples": max_train_samples, "eval_steps": eval_steps, "save_steps": save_steps,
-        "logging_steps": logging_steps, "seed": seed, "num_threads": threads,
-    }
-    overrides = {key: value for key, value in choices.items() if value is not None}
-    if tasks:
-        overrides["tasks"] = [name.strip() for item in tasks for name in item.split(",") if name.strip()]
-    if lora_targets:
-        overrides["lora_targets"] = [name.strip() for name in lora_targets.split(",") if name.strip()]
-    if eval_split is not None:
-        overrides["eval_split"] = None if eval_split.lower() == "none" else eval_split
-    if full:
-        overrides["finetuning"] = "full"
-    config = preset(preset_name, output_dir=str(output), data=data, task_weights=_parse_task_weights(task_weights),
-                    gradient_checkpointing=gradient_checkpointing, merge=merge, resume=resume, **overrides)
+
+def _train_command(preset_name: str = "paper", **given: Any) -> None:
+    """Fine-tune a causal LM on SMolInstruct (LoRA by default); works under `accelerate launch`.
+
+    Each option is a field of llasmol.train.TrainConfig, named as in a pipeline config's train.overrides.
+
+    An option not given keeps the preset's value.
+    """
+    from llasmol.train import TrainConfig, preset, train
+
+    config = preset(preset_name, **config_values(TrainConfig, given))
     result = train(config)
     from accelerate import PartialState
 
@@ -299,12 +290,27 @@ def train_command(
     summary = (f"{result.global_step} steps, {result.tokens:,} tokens at {result.tokens_per_second:,.0f} tokens/s; "
                f"train loss {result.train_loss:.4f}" if result.train_loss is not None else "")
     if result.stopped_by_time:
-        summary += f" (stopped by --max-minutes {max_minutes:g})"
+        summary += f" (stopped by --max-minutes {config.max_minutes:g})"
     if result.eval_loss is not None:
         summary += f", validation loss {result.eval_loss:.4f} (best {result.best_eval_loss:.4f} at step "
         summary += f"{result.best_step})"
     console.print(summary, highlight=False)
     console.print(f"saved {result.output_dir} (loss curve: {result.curve_path})", highlight=False)
+
+
+def _register_train_command() -> None:
+    from llasmol.train.config import PRESETS, TrainConfig
+
+    preset_option = typer.Option("--preset", help=f"Starting values: {' or '.join(PRESETS)} (the LlaSMol recipe).")
+    parameters = [inspect.Parameter("preset_name", inspect.Parameter.KEYWORD_ONLY, default="paper",
+                                    annotation=Annotated[str, preset_option]),
+                  *config_parameters(TrainConfig)]
+    _train_command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    _train_command.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    app.command("train")(_train_command)
+
+
+_register_train_command()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,7 +432,6 @@ def _run_pipeline_command(config_path: Path, output: Path, force: list[str] | No
 
 
 _FORCE_HELP = "Run this stage again even if finished (repeatable): data, train, generate-base, ..."
-_THREADS_HELP = "torch CPU threads (default: all cores; 1 is faster on a machine busy with other work)."
 
 
 @app.command("demo")

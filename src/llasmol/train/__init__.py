@@ -15,7 +15,17 @@ from llasmol.train.config import (
     preset,
 )
 from llasmol.train.lora import UnknownLoraTargetError, linear_layer_names, resolve_lora_targets
-from llasmol.train.trainer import TrainOutOfMemoryError, TrainResult, load_trained_model, train
+
+_TRAINER_NAMES = ("TrainOutOfMemoryError", "TrainResult", "load_trained_model", "train")
+
+
+def __getattr__(name: str) -> object:
+    """The trainer's names, imported on first use: the config (and the CLI's flags) load without torch."""
+    if name in _TRAINER_NAMES:
+        from llasmol.train import trainer
+
+        return getattr(trainer, name)
+    raise AttributeError(f"module 'llasmol.train' has no attribute {name!r}")
 
 __all__ = [
     "PAPER_LORA_TARGETS",

@@ -52,69 +52,91 @@ class Precision(str, Enum):
     FP32 = "fp32"
 
 
+def _option(help_text: str, *flags: str) -> dict[str, Any]:
+    """A field's command-line help and extra flags (besides ``--field-name``)."""
+    return {"help": help_text, "flags": flags}
+
+
 @dataclass
 class TrainConfig:
     """Everything a fine-tuning run needs; saved verbatim in the output folder's ``run_info.json``."""
 
     # what
-    output_dir: str = "runs/llasmol"
-    model: str | None = None  # None: the offline default SmolLM2-135M-Instruct GGUF
-    gguf_file: str | None = None
-    data: str | None = None  # anything llasmol.data.load_smolinstruct reads
-    tasks: list[str] | None = None  # None: all tasks present in the data
-    task_weights: dict[str, float] = field(default_factory=dict)  # per-epoch multiplier of a task's samples
-    train_split: str = "train"
-    eval_split: str | None = "validation"  # None: no validation loss
-    eval_samples: int | None = 512  # validation samples used (spread over tasks); None: all
-    max_train_samples: int | None = None  # cap on training samples (spread over tasks), for quick runs
-    insert_core_tags: bool = True
-    use_selfies: bool = False
+    output_dir: str = field(default="runs/llasmol", metadata=_option(
+        "Run folder: adapter, checkpoints, log, loss curve.", "--output", "-o"))
+    model: str | None = field(default=None, metadata=_option(
+        "Hub id, folder or .gguf file (default: SmolLM2-135M-Instruct, offline).", "-m"))
+    gguf_file: str | None = field(default=None, metadata=_option("GGUF file inside --model."))
+    data: str | None = field(default=None, metadata=_option(
+        "SMolInstruct: data.zip, its folder, a build or raw split folders.", "-d"))
+    tasks: list[str] | None = field(default=None, metadata=_option(
+        "Tasks, full or short names (repeat or comma-separate; default: all in the data).", "-t"))
+    task_weights: dict[str, float] = field(default_factory=dict, metadata=_option(
+        "TASK=WEIGHT (repeat or comma-separate): a task's samples per epoch x weight (default 1)."))
+    train_split: str = field(default="train", metadata=_option("Split to train on."))
+    eval_split: str | None = field(default="validation", metadata=_option(
+        "Split for the validation loss; 'none' for none."))
+    eval_samples: int | None = field(default=512, metadata=_option(
+        "Validation samples (spread over tasks)."))
+    max_train_samples: int | None = field(default=None, metadata=_option(
+        "Cap on training samples (spread over tasks), for quick runs."))
+    insert_core_tags: bool = field(default=True, metadata=_option("Wrap inputs in their tags as the paper does."))
+    use_selfies: bool = field(default=False, metadata=_option("Molecules as SELFIES instead of SMILES."))
 
     # prompt and loss
-    prompt_format: str = "paper"  # "paper" or "chat" (the tokenizer's chat template)
-    loss_on: str = "answer"  # "answer" (completion tokens only) or "all" (the whole sequence)
-    max_length: int = 512
-    long_samples: LongSamples = LongSamples.TRUNCATE
+    prompt_format: str = field(default="paper", metadata=_option("paper or chat (the model's own template)."))
+    loss_on: str = field(default="answer", metadata=_option("answer (completion tokens only) or all."))
+    max_length: int = field(default=512, metadata=_option("Max tokens per sample."))
+    long_samples: LongSamples = field(default=LongSamples.TRUNCATE, metadata=_option(
+        "truncate or drop samples over --max-length."))
 
     # method
-    finetuning: Finetuning = Finetuning.LORA
-    lora_r: int = 16
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    lora_targets: list[str] = field(default_factory=lambda: list(PAPER_LORA_TARGETS))
-    lora_layers: int | None = None  # adapt only the top N transformer layers (backward stops below them); None: all
+    finetuning: Finetuning = field(default=Finetuning.LORA, metadata=_option("lora or full."))
+    lora_r: int = field(default=16, metadata=_option("LoRA rank."))
+    lora_alpha: int = field(default=16, metadata=_option("LoRA alpha (scale = alpha / rank)."))
+    lora_dropout: float = field(default=0.05, metadata=_option("LoRA dropout."))
+    lora_targets: list[str] = field(default_factory=lambda: list(PAPER_LORA_TARGETS), metadata=_option(
+        "Module names (comma-separated), or all-linear."))
+    lora_layers: int | None = field(default=None, metadata=_option(
+        "Adapt only the top N transformer layers (the backward pass stops below them)."))
 
     # optimisation
-    learning_rate: float = 1e-4
-    lr_scheduler: str = "cosine"
-    warmup_steps: int | None = 1000  # capped at max_warmup_fraction of the run's optimizer steps
-    warmup_fraction: float | None = None  # used instead of warmup_steps when set
-    max_warmup_fraction: float = 0.1
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    epochs: float = 3.0
-    max_steps: int | None = None  # optimizer steps; overrides epochs
-    max_minutes: float | None = None  # wall-clock limit from the start of train(); the LR schedule ends with it
-    batch_size: int = 512  # samples per optimizer step, over all processes
-    micro_batch_size: int = 8  # samples per forward pass and process
-    batching: Batching = Batching.PACKED
-    gradient_checkpointing: bool = False
-    precision: Precision = Precision.AUTO
-    attn_implementation: str | None = None  # attention kernel (transformers' name, e.g. "eager"); None: default
-    seed: int = 13
+    learning_rate: float = field(default=1e-4, metadata=_option("Peak learning rate.", "--lr"))
+    lr_scheduler: str = field(default="cosine", metadata=_option("transformers' scheduler name."))
+    warmup_steps: int | None = field(default=1000, metadata=_option(
+        "Warmup steps, capped at --max-warmup-fraction of the run's optimizer steps."))
+    warmup_fraction: float | None = field(default=None, metadata=_option(
+        "Warmup as a fraction of the run (used instead of --warmup-steps)."))
+    max_warmup_fraction: float = field(default=0.1, metadata=_option("Cap on the warmup's share of the run."))
+    weight_decay: float = field(default=0.0, metadata=_option("AdamW weight decay."))
+    max_grad_norm: float = field(default=1.0, metadata=_option("Gradient clipping norm."))
+    epochs: float = field(default=3.0, metadata=_option("Epochs (may be fractional)."))
+    max_steps: int | None = field(default=None, metadata=_option("Optimizer steps (overrides --epochs)."))
+    max_minutes: float | None = field(default=None, metadata=_option(
+        "Stop after this many minutes (load included); the LR schedule ends with the time."))
+    batch_size: int = field(default=512, metadata=_option("Samples per optimizer step, over all processes."))
+    micro_batch_size: int = field(default=8, metadata=_option("Samples per forward pass and process."))
+    batching: Batching = field(default=Batching.PACKED, metadata=_option("packed, grouped or padded."))
+    gradient_checkpointing: bool = field(default=False, metadata=_option("Recompute activations to save memory."))
+    precision: Precision = field(default=Precision.AUTO, metadata=_option("auto, bf16, fp16 or fp32."))
+    attn_implementation: str | None = field(default=None, metadata=_option(
+        "Attention kernel: sdpa, eager, flash_attention_2 (default: the preset's, else the model's).", "--attention"))
+    seed: int = field(default=13, metadata=_option("Seed of LoRA init, data order and dropout."))
 
     # bookkeeping
-    logging_steps: int = 10
-    eval_steps: int | None = 200
-    eval_on_start: bool = True  # validation loss before the first step (not when resuming)
-    save_steps: int = 500
-    save_total_limit: int | None = 3
-    resume: bool = False
-    merge: bool = False  # also write a merged full model to output_dir/merged
-    log_sample_ids: bool = False  # record the sample ids of every optimizer step in the JSONL log
-    progress: bool = True
-    num_threads: int | None = None  # torch CPU threads; None: leave as is
-    dataloader_workers: int = 0
+    logging_steps: int = field(default=10, metadata=_option("Log every N steps."))
+    eval_steps: int | None = field(default=200, metadata=_option("Validation loss every N steps."))
+    eval_on_start: bool = field(default=True, metadata=_option("Validation loss before the first step."))
+    save_steps: int = field(default=500, metadata=_option("Checkpoint every N steps."))
+    save_total_limit: int | None = field(default=3, metadata=_option("Checkpoints kept."))
+    resume: bool = field(default=False, metadata=_option("Continue from the last checkpoint in the run folder."))
+    merge: bool = field(default=False, metadata=_option("Also write the merged model to <run folder>/merged."))
+    log_sample_ids: bool = field(default=False, metadata=_option("Log the sample ids of every optimizer step."))
+    progress: bool = field(default=True, metadata=_option("Show the progress bar."))
+    num_threads: int | None = field(default=None, metadata=_option(
+        "torch CPU threads (default: one per core, or 1 when other work already keeps every core busy).",
+        "--threads"))
+    dataloader_workers: int = field(default=0, metadata=_option("Data loader worker processes."))
 
     def __post_init__(self) -> None:
         self.long_samples = LongSamples(self.long_samples)

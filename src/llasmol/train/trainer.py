@@ -404,7 +404,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     from transformers import set_seed
 
     if config.data is None:
-        raise ValueError("no training data: set config.data (a SMolInstruct folder)")
+        raise ValueError("no training data: set data (--data; a SMolInstruct folder, zip or raw split folders)")
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     elif not _uses_cuda() and (busy := busy_machine_threads()) is not None:
