@@ -197,22 +197,10 @@ def test_config_round_trips_through_yaml():
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 64-wide Llama with SmolLM2's tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """A 2-layer, 64-wide Llama with SmolLM2's tokenizer (the kill-anywhere harness's model)."""
+    from llasmol.pipeline.crashtest import tiny_model
 
-    from llasmol.models import load_tokenizer, resolve_model
-
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = load_tokenizer(resolve_model())
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return tiny_model(tmp_path_factory.mktemp("tiny-llama"))
 
 
 def _tiny_config(model: Path) -> dict:

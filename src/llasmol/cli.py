@@ -214,11 +214,15 @@ def data_build_command(
 _THREADS_HELP = "torch CPU threads (default: one per core, or 1 when other work already keeps every core busy)."
 
 
+def _without_none(hint: Any) -> Any:
+    """``X | None`` -> ``X``; any other hint as it is."""
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
+
+
 def _flag_type(hint: Any) -> Any:
     """The command-line type of a config field's type hint (``X | None`` -> X, an Enum -> str)."""
-    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return _flag_type(args[0])
+    hint = _without_none(hint)
     if typing.get_origin(hint) in (list, dict):
         return list[str]
     return str if isinstance(hint, type) and issubclass(hint, enum.Enum) else hint
@@ -265,11 +269,6 @@ def config_values(config_class: type, given: dict[str, Any]) -> dict[str, Any]:
             value = None
         values[name] = value
     return values
-
-
-def _without_none(hint: Any) -> Any:
-    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    return args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
 
 
 def _train_command(preset_name: str = "paper", **given: Any) -> None:

@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,17 @@ def write_text_atomic(path: Path | str, text: str) -> Path:
 def write_json_atomic(path: Path | str, payload: Any, indent: int = 2) -> Path:
     """Write ``payload`` as JSON (UTF-8, one trailing newline) to ``path`` whole or not at all."""
     return write_text_atomic(path, json.dumps(payload, indent=indent, ensure_ascii=False, default=str) + "\n")
+
+
+def file_sizes(paths: Sequence[Path], root: Path) -> dict[str, int]:
+    """Every file of ``paths`` (files, or folders searched recursively) by its path relative to ``root``, with
+    its size: what a later check compares to tell a complete output from a torn one."""
+    sizes: dict[str, int] = {}
+    for path in paths:
+        for found in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if found.is_file():
+                sizes[os.path.relpath(found, root)] = found.stat().st_size
+    return sizes
 
 
 def write_error_message(error: OSError) -> str | None:

@@ -12,7 +12,6 @@ interrupted: ``metrics.json``, ``summary.json`` and every prediction file must b
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -23,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llasmol.pipeline.stages import STATE_FOLDER
-from llasmol.train.checkpoints import COMPLETE_MARKER, checkpoint_folders
+from llasmol.pipeline.stages import STATE_FOLDER, read_stage_record
+from llasmol.train.checkpoints import checkpoint_folders, is_complete
 
 SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}
 # Files of a finished run that must not depend on interruptions (timings and paths excluded).
@@ -32,10 +31,14 @@ COMPARED_FILES = ("metrics.json", "summary.json")
 _POLL_SECONDS = 0.002
 
 
+def torn_checkpoints(output: Path) -> int:
+    """Checkpoint folders that training would not resume from (what a kill during a save leaves)."""
+    return sum(not is_complete(folder) for folder in checkpoint_folders(output / "train" / "checkpoints"))
+
+
 def _checkpoint_being_saved(output: Path) -> bool:
-    """A checkpoint folder exists without its completion marker: a save is under way."""
-    return any(not (folder / COMPLETE_MARKER).exists()
-               for folder in checkpoint_folders(output / "train" / "checkpoints"))
+    """A checkpoint folder exists that is not complete yet: a save is under way."""
+    return torn_checkpoints(output) > 0
 
 
 def _predictions_started(label: str) -> Callable[[Path], bool]:
@@ -47,7 +50,8 @@ def _predictions_started(label: str) -> Callable[[Path], bool]:
 
 def _stage_running(stage: str) -> Callable[[Path], bool]:
     def running(output: Path) -> bool:
-        return _read_state(output, stage).get("status") == "running"
+        record = read_stage_record(output, stage)
+        return record is not None and record.status == "running"
     return running
 
 
@@ -99,18 +103,12 @@ class Outcome:
     rerun_tail: str = ""
 
 
-def _read_state(output: Path, stage: str) -> dict[str, Any]:
-    try:
-        return json.loads((output / STATE_FOLDER / f"{stage}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def running_stage(output: Path) -> str | None:
     """The stage whose state file says ``running``, if any."""
     folder = output / STATE_FOLDER
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if _read_state(output, path.stem).get("status") == "running":
+        record = read_stage_record(output, path.stem)
+        if record is not None and record.status == "running":
             return path.stem
     return None
 
@@ -181,12 +179,6 @@ def _read_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
-
-
-def torn_checkpoints(output: Path) -> int:
-    """Checkpoint folders without a completion marker (what a kill during a save leaves)."""
-    return sum(not (folder / COMPLETE_MARKER).exists()
-               for folder in checkpoint_folders(output / "train" / "checkpoints"))
 
 
 def interrupted_rerun(config: Path, reference: Path, output: Path, trigger: Trigger, *, threads: int = 1,

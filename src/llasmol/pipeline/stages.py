@@ -25,7 +25,7 @@ from typing import Any
 
 from rich.console import Console
 
-from llasmol.files import write_json_atomic
+from llasmol.files import file_sizes, write_json_atomic
 
 STATE_FOLDER = ".stages"
 
@@ -44,15 +44,12 @@ class StageRecord:
     files: dict[str, int] = field(default_factory=dict)  # the outputs' files when it finished: path -> bytes
 
 
-def output_files(outputs: Sequence[Path], root: Path) -> dict[str, int]:
-    """Every file under ``outputs`` (files or folders), by path relative to ``root``, with its size."""
-    files: dict[str, int] = {}
-    for output in outputs:
-        paths = sorted(output.rglob("*")) if output.is_dir() else [output]
-        for path in paths:
-            if path.is_file():
-                files[os.path.relpath(path, root)] = path.stat().st_size
-    return files
+def read_stage_record(output_dir: Path, name: str) -> StageRecord | None:
+    """The record ``<output_dir>/.stages/<name>.json`` holds, or ``None`` (absent or unreadable)."""
+    try:
+        return StageRecord(**json.loads((output_dir / STATE_FOLDER / f"{name}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):  # ValueError: not JSON, or not UTF-8
+        return None
 
 
 def changed_file(recorded: dict[str, int], root: Path) -> str | None:
@@ -79,14 +76,7 @@ class StageRunner:
         return self.output_dir / STATE_FOLDER / f"{name}.json"
 
     def previous(self, name: str) -> StageRecord | None:
-        path = self.state_path(name)
-        if not path.is_file():
-            return None
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return StageRecord(**raw)
-        except (json.JSONDecodeError, TypeError):
-            return None
+        return read_stage_record(self.output_dir, name)
 
     def _move_aside(self, outputs: Sequence[Path]) -> None:
         for path in outputs:
@@ -151,7 +141,7 @@ class StageRunner:
         seconds = time.perf_counter() - started
         done = StageRecord(name, config_hash, "done", round(seconds, 2), False, result,
                            datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           output_files(checked, self.output_dir) if record else {})
+                           file_sizes(checked, self.output_dir) if record else {})
         if record:
             write_json_atomic(self.state_path(name), done.__dict__)
         self.records[name] = done

@@ -17,7 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
-from llasmol.files import write_text_atomic
+from llasmol.files import file_sizes, write_text_atomic
 
 COMPLETE_MARKER = "llasmol_checkpoint.json"
 SET_ASIDE_DIR = "incomplete"
@@ -38,8 +38,7 @@ def checkpoint_folders(folder: Path) -> list[Path]:
 
 def _checkpoint_files(checkpoint: Path) -> dict[str, int]:
     """Each file of a checkpoint (relative path -> size), the marker excluded."""
-    return {str(path.relative_to(checkpoint)): path.stat().st_size for path in sorted(checkpoint.rglob("*"))
-            if path.is_file() and path.name != COMPLETE_MARKER}
+    return {name: size for name, size in file_sizes([checkpoint], checkpoint).items() if name != COMPLETE_MARKER}
 
 
 def mark_complete(checkpoint: Path, step: int) -> None:
