@@ -53,9 +53,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
-        if error.errno is None:
-            raise
-        raise OSError(error.errno, error.strerror, str(path)) from error
+        raise naming(error, path) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -77,13 +75,25 @@ def atomic_folder(path: Path | str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    replace_folder(staging, path)
+
+
+def replace_folder(staged: Path, path: Path) -> None:
+    """Move the finished folder ``staged`` to ``path`` (same file system), replacing what was there last."""
     if path.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
         os.replace(path, old / path.name)
-        os.replace(staging, path)
+        os.replace(staged, path)
         shutil.rmtree(old, ignore_errors=True)
     else:
-        os.replace(staging, path)
+        os.replace(staged, path)
+
+
+def naming(error: OSError, path: Path | str | None) -> OSError:
+    """``error`` as raised for ``path`` (a failed write does not name its file), same errno and class."""
+    if error.errno is None or path is None:
+        return error
+    return OSError(error.errno, error.strerror, str(path))
 
 
 def write_text_atomic(path: Path | str, text: str) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.data.raw import DataFormatError
+from llasmol.files import naming
 
 
 def recover_lines(path: Path) -> list[dict[str, Any]]:
@@ -50,9 +51,7 @@ def append_lines(handle: Any, records: Iterable[dict[str, Any]]) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    except OSError as error:  # name the file (a failed write does not); a torn line is cut off on resume
-        if error.errno is None:
-            raise
-        raise OSError(error.errno, error.strerror, getattr(handle, "name", None)) from error
+    except OSError as error:  # a torn line is cut off on resume
+        raise naming(error, getattr(handle, "name", None)) from error
 
 

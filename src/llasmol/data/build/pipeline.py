@@ -23,7 +23,6 @@ from llasmol.data.build.config import AUTO_TRAIN, BuildConfig, SourceConfig
 from llasmol.data.build.publish import (
     ZIP_NAME,
     check_destination,
-    publish,
     remove_stale_staging,
     staging_dir,
     zip_folder,
@@ -36,6 +35,7 @@ from llasmol.data.build.sources import get_reader
 from llasmol.data.build.splits import resolve_split
 from llasmol.data.build.writer import LayoutWriter, write_json
 from llasmol.data.raw import DataFormatError
+from llasmol.files import replace_folder
 from llasmol.tasks import AnswerType, Tag, Task, get_task
 
 QC_REPORT_NAME = "qc_report.json"
@@ -254,7 +254,7 @@ def build_dataset(config: BuildConfig, out_dir: Path | str, zip_output: bool = F
         _write_report_files(staged[0], report)
         if zip_output:
             staged.append(_zipped(staged[0], out_dir))
-        publish(staged[-1], out_dir)
+        replace_folder(staged[-1], out_dir)
     except BaseException:
         for path in staged:
             shutil.rmtree(path, ignore_errors=True)

@@ -59,14 +59,3 @@ def zip_folder(folder: Path, zip_path: Path) -> None:
             with path.open("rb") as source, archive.open(info, "w") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
 
-
-def publish(staged: Path, out_dir: Path) -> None:
-    """Move the finished ``staged`` folder to ``out_dir``, replacing what was there only at the end."""
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-        os.replace(staged, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, out_dir)
