@@ -16,6 +16,8 @@ import json
 import time
 from pathlib import Path
 
+from records import RunRecord, add_record_option
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "smolinstruct" / "val"
 
@@ -27,11 +29,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--threads", type=int, default=1)
+    add_record_option(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    run_record = RunRecord("bench_beam_cache", enabled=args.record)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -63,6 +67,7 @@ def main() -> None:
                               "seconds": seconds,
                               "identical_outputs": outputs["beam_search_cache"] == outputs["hugging_face_cache"]}
     print(json.dumps(figures, indent=2))
+    run_record.write(figures)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from llasmol.data.build import build_dataset, load_build_config
 from llasmol.data.build.config import SourceConfig
+from records import RunRecord, add_record_option
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="Rows per source (default: all).")
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs/data/shared_sources.yaml")
     parser.add_argument("--out", type=Path, default=None, help="Keep the dataset here (default: a temp folder).")
+    add_record_option(parser)
     args = parser.parse_args()
+    run_record = RunRecord("bench_data_build", enabled=args.record)
 
     config = load_build_config(args.config)
     sources = _extra_sources(config.sources)
@@ -65,6 +68,12 @@ def main() -> None:
     print(f"cpu seconds (user): main {main_cpu:.1f} + workers {worker_cpu:.1f} = {cpu:.1f}   "
           f"samples per cpu-second: {report.total_samples / max(cpu, 1e-9):.0f}")
     print(f"leaking training samples dropped: {report.leak_count}")
+    run_record.write({"workers": args.workers, "limit": args.limit, "samples": report.total_samples,
+                  "wall_seconds": round(elapsed, 1), "samples_per_second": round(report.total_samples / elapsed),
+                  "cpu_seconds_user": {"main": round(main_cpu, 1), "workers": round(worker_cpu, 1),
+                                       "total": round(cpu, 1)},
+                  "samples_per_cpu_second": round(report.total_samples / max(cpu, 1e-9)),
+                  "leaking_training_samples_dropped": report.leak_count})
 
 
 if __name__ == "__main__":

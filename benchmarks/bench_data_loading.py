@@ -24,6 +24,7 @@ from pathlib import Path
 
 from llasmol.data import dataset_info, iter_smolinstruct, layout, load_smolinstruct
 from llasmol.data.templates import choose_template_id, core_tags, layout_templates
+from records import RunRecord, add_record_option
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,18 +57,23 @@ def write_official(val: Path, root: Path, repeat: int) -> int:
     return total
 
 
-def timed(label: str, run: Callable[[], int]) -> None:
+def timed(label: str, run: Callable[[], int], figures: dict[str, dict[str, float]]) -> None:
+    """Time ``run``, print its rows, seconds and rows/s, and keep them in ``figures`` under ``label``."""
     start = time.perf_counter()
     rows = run()
     seconds = time.perf_counter() - start
     print(f"{label:<44} {rows:>9,} rows  {seconds:7.2f} s  {rows / seconds:>9,.0f} rows/s")
+    figures[label] = {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--val", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "smolinstruct" / "val")
+    add_record_option(parser)
     args = parser.parse_args()
+    run_record = RunRecord("bench_data_loading", enabled=args.record)
+    timings: dict[str, dict[str, float]] = {}
 
     work = Path(tempfile.mkdtemp(prefix="llasmol-bench-"))
     try:
@@ -78,17 +84,19 @@ def main() -> None:
         size_mb = Path(archive).stat().st_size / 1e6
         print(f"{samples:,} samples (validation split x {args.repeat}); zip {size_mb:.1f} MB")
         raw_folder = root / "raw" / "dev"
-        timed("iter_smolinstruct, raw folder", lambda: sum(1 for _ in iter_smolinstruct(raw_folder, "dev")))
+        timed("iter_smolinstruct, raw folder", lambda: sum(1 for _ in iter_smolinstruct(raw_folder, "dev")), timings)
         # SMILES -> SELFIES is cached by string: time it on the real split once, not on repeated lines.
         timed("iter_smolinstruct, real val folder, SELFIES", lambda: sum(
-            1 for _ in iter_smolinstruct(args.val, "dev", use_selfies=True)))
-        timed("iter_smolinstruct, official folder", lambda: sum(1 for _ in iter_smolinstruct(root, "dev")))
-        timed("iter_smolinstruct, official data.zip", lambda: sum(1 for _ in iter_smolinstruct(archive, "dev")))
+            1 for _ in iter_smolinstruct(args.val, "dev", use_selfies=True)), timings)
+        timed("iter_smolinstruct, official folder", lambda: sum(1 for _ in iter_smolinstruct(root, "dev")), timings)
+        timed("iter_smolinstruct, official data.zip", lambda: sum(1 for _ in iter_smolinstruct(archive, "dev")),
+              timings)
         timed("load_smolinstruct (Arrow), data.zip", lambda: load_smolinstruct(
-            archive, cache_dir=work / "cache")["validation"].num_rows)
-        timed("dataset_info, data.zip", lambda: dataset_info(archive)["total"])
+            archive, cache_dir=work / "cache")["validation"].num_rows, timings)
+        timed("dataset_info, data.zip", lambda: dataset_info(archive)["total"], timings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    run_record.write({"repeat": args.repeat, "samples": samples, "zip_mb": round(size_mb, 1), "timings": timings})
 
 
 if __name__ == "__main__":

@@ -12,17 +12,23 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
+
+from records import RunRecord, add_record_option
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=Path("runs/demo-bench"))
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
-    parser.add_argument("--report-only", action="store_true", help="print the figures of an earlier run")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the figures of an earlier run (no record: they are that run's)")
+    add_record_option(parser)
     return parser.parse_args()
 
 
-def print_figures(output: Path, wall: float | None) -> None:
+def print_figures(output: Path, wall: float | None) -> dict[str, Any]:
+    """Print the run's tables; returns the same figures as data."""
     pipeline = json.loads((output / "pipeline.json").read_text(encoding="utf-8"))
     summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
     print("| stage | seconds | reused |\n|---|---:|:---:|")
@@ -42,10 +48,16 @@ def print_figures(output: Path, wall: float | None) -> None:
     for task, row in summary.items():
         shown = ["–" if row[key] is None else f"{row[key]:.3f}" for key in ("base", "finetuned", "paper")]
         print(f"| {task} | {row['metric']} | {' | '.join(shown)} | {'yes' if row['improved'] else 'no'} |")
+    stages = {name: {"seconds": round(stage["seconds"], 1), "reused": stage["reused"]}
+              for name, stage in pipeline["stages"].items()}
+    training = {key: trained.get(key) for key in ("global_step", "planned_steps", "max_minutes")}
+    return {"stages": stages, "all_stages_seconds": round(total, 1),
+            "wall_seconds": None if wall is None else round(wall, 1), "training": training, "tasks": summary}
 
 
 def main() -> None:
     args = parse_args()
+    run_record = RunRecord("bench_demo", enabled=args.record and not args.report_only)
     wall = None
     if not args.report_only:
         from llasmol.pipeline import demo_config_path, load_pipeline_config, run_pipeline
@@ -55,7 +67,7 @@ def main() -> None:
         started = time.perf_counter()
         run_pipeline(config, args.output)
         wall = time.perf_counter() - started
-    print_figures(args.output, wall)
+    run_record.write(print_figures(args.output, wall))
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ order), so that only work keyed by strings is repeated; ``--copies repeated`` re
 as they are, which flatters every cache.
 
 Then ``evaluate_predictions`` is timed as a program is: in a fresh process, from its start
-(interpreter, imports, WordNet) to the metrics. A re-implementation of the reference's per-sample
-algorithm (``reference_scoring.py``: no caches, one process) is timed on a subset of each task and
-extrapolated; what it does once per run (importing its libraries, loading the tokenizer and
-WordNet) is timed once, in a fresh process. The metrics of both on that subset are compared. Ours
-is timed again after the reference, and the ratio uses the mean of the two runs.
+(interpreter, imports, WordNet) to the metrics. The reference's per-sample algorithm in its plain
+form (``llasmol.evaluate.reference``: no caches, no skip rules, one process) is timed on a subset
+of each task and extrapolated; what it does once per run (importing its libraries, loading the
+tokenizer and WordNet) is timed once, in a fresh process. The metrics of both on that subset are
+compared. Ours is timed again after the reference, and the ratio uses the mean of the two runs.
 
 Usage: python benchmarks/bench_evaluate.py [--workers 2] [--reference-samples 150] [--copies distinct]
 """
@@ -30,17 +30,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rdkit import Chem, RDLogger
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from llasmol.data.raw import RawRecord, iter_raw_records
 from llasmol.evaluate import CaptionResources, read_predictions, score_task
-from llasmol.evaluate.gold import golds_from_records, normalize_answer
+from llasmol.evaluate.gold import golds_from_records
+from llasmol.evaluate.reference import reference_scores, reference_tokenizer
 from llasmol.tasks import TASKS, AnswerType, Task
-from reference_scoring import reference_scores
-from reference_scoring import start_up as start_up_reference
+from records import RunRecord, add_record_option
 
 RDLogger.DisableLog("rdApp.*")
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,14 +217,25 @@ def evaluate_in_fresh_process(folder: Path, vocab: Path, workers: int) -> dict[s
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def start_up_reference(vocab_file: Path | str) -> Any:
+    """What the reference does once per run: import its libraries, read WordNet; returns the tokenizer."""
+    import sklearn.metrics  # noqa: F401
+    from nltk.corpus import wordnet
+    from nltk.translate import bleu_score, meteor_score  # noqa: F401
+    from rouge_score import rouge_scorer  # noqa: F401
+
+    wordnet.synsets("acid")  # NLTK reads WordNet on first use
+    return reference_tokenizer(vocab_file)
+
+
 _REFERENCE_START_UP = """
 import sys, time
 
 start = time.process_time()
 sys.path.insert(0, sys.argv[1])
-import reference_scoring
+from bench_evaluate import start_up_reference
 
-reference_scoring.start_up(sys.argv[2])
+start_up_reference(sys.argv[2])
 print(time.process_time() - start)
 """
 
@@ -259,17 +269,18 @@ def compare_with_reference(folder: Path, samples: int, captions: CaptionResource
     for name, task in TASKS.items():
         records = read_predictions(folder / f"{name}.jsonl", task)[:samples]
         golds = golds_from_records(records).answers
-        answers = [None if r.answers is None else [normalize_answer(a or "", task) for a in r.answers]
-                   for r in records]
-        norm_golds = [[normalize_answer(g, task) for g in sample] for sample in golds]
         start = time.process_time()
-        expected = reference_scores(task, answers, norm_golds, tokenizer)
+        expected = reference_scores(task, [record.answers for record in records], golds, tokenizer)
         seconds += (time.process_time() - start) * TEST_SPLIT_SIZES[name] / len(records)
         count += len(records)
         ours = score_task(task, records, golds, captions=captions)
         mismatches += [f"{name}.{key}: ours {ours.get(key)} reference {value}"
                        for key, value in expected.items() if not _close(ours.get(key), value)]
     return seconds, start_up, count, mismatches
+
+
+def _rounded(seconds: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 1) for key, value in seconds.items()}
 
 
 def main() -> None:
@@ -283,7 +294,9 @@ def main() -> None:
                         help="the same as --copies rewritten")
     parser.add_argument("--reference-samples", type=int, default=150,
                         help="samples per task for the reference timing and comparison (0: skip)")
+    add_record_option(parser)
     args = parser.parse_args()
+    run_record = RunRecord("bench_evaluate", enabled=args.record)
 
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
@@ -301,6 +314,9 @@ def main() -> None:
         again, again_cpu = timings["again"]["wall"], timings["again"]["cpu"]
         print(f"same files again in the same process (molecules remembered): wall {again:.1f} s = "
               f"{total / again:.0f} samples/s; CPU {again_cpu:.1f} s")
+        figures: dict[str, Any] = {"copies": args.copies, "workers": args.workers, "samples": total,
+                                   "answers": answers, "ours_fresh_process": _rounded(timings["first"]),
+                                   "ours_again_same_process": _rounded(timings["again"])}
 
         if args.reference_samples:
             captions = CaptionResources(args.scibert_vocab).load()
@@ -320,6 +336,17 @@ def main() -> None:
             print(f"metrics on the subset equal to the reference's: {not mismatches}")
             for line in mismatches:
                 print("  mismatch:", line)
+            figures.update({
+                "reference_cpu_seconds_extrapolated": round(reference),
+                "reference_start_up_cpu_seconds": round(start_up, 1),
+                "reference_subset_samples": count,
+                "ours_after_reference": _rounded(after),
+                "ours_mean": _rounded({"wall": ours, "cpu": ours_cpu}),
+                "ratio_cpu": round(reference / ours_cpu, 1),
+                "ratio_reference_cpu_to_our_wall": round(reference / ours, 1),
+                "metrics_equal": not mismatches, "mismatches": mismatches,
+            })
+    run_record.write(figures)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from records import RunRecord, add_record_option
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "smolinstruct" / "val"
 
@@ -42,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--no-eval", action="store_true", help="skip scoring (Valid/EM with and without --verify)")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
+    add_record_option(parser)
     return parser.parse_args()
 
 
@@ -113,6 +116,7 @@ def headline(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def main() -> None:
     args = parse_args()
+    run_record = RunRecord("bench_generate", enabled=args.record)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -178,6 +182,7 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    run_record.write(figures)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from llasmol.pipeline.crashtest import (
     small_run_config,
     tiny_model,
 )
+from records import RunRecord, add_record_option
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "smolinstruct"
@@ -42,7 +43,9 @@ def main() -> None:
     parser.add_argument("--signals", default=",".join(SIGNALS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures and every outcome here")
+    add_record_option(parser)
     args = parser.parse_args()
+    run_record = RunRecord("bench_kill_anywhere", enabled=args.record)
 
     work = Path(tempfile.mkdtemp(prefix="kill_anywhere_"))
     try:
@@ -85,6 +88,7 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"figures": figures, "outcomes": outcome_records(outcomes)}, indent=2) + "\n",
                              encoding="utf-8")
+    run_record.write(figures)
 
 
 if __name__ == "__main__":

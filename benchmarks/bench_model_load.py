@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from records import RunRecord, add_record_option
+
 LOAD_SCRIPT = """
 import json, sys, time
 started = time.perf_counter()
@@ -42,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", default="smollm2", help="a model llasmol.models.resolve_model accepts")
     parser.add_argument("--repeats", type=int, default=2, help="loads from the kept copy after the first")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder to open a backend with")
+    add_record_option(parser)
     return parser.parse_args()
 
 
@@ -55,6 +58,8 @@ def timed_load(model: str, cache_dir: str, adapter: str | None) -> dict[str, flo
 
 def main() -> None:
     args = parse_args()
+    run_record = RunRecord("bench_model_load", enabled=args.record)
+    loads: list[dict[str, object]] = []
     adapter_column = " adapter backend, s |" if args.adapter else ""
     print(f"| load | imports, s | tokenizer, s | model (float32), s |{adapter_column}\n|---|---:|---:|---:|"
           + ("---:|" if args.adapter else ""))
@@ -66,6 +71,8 @@ def main() -> None:
             if args.adapter:
                 shown.append(f"{seconds['adapter backend']:.2f}")
             print(f"| {label} | {' | '.join(shown)} |")
+            loads.append({"load": label, **{key: round(value, 2) for key, value in seconds.items()}})
+    run_record.write({"model": args.model, "adapter": args.adapter, "seconds": loads})
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from records import RunRecord, add_record_option
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "smolinstruct" / "val"
 
@@ -34,6 +36,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-batch-sizes", default="1,16", help="comma-separated server settings to compare")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
+    add_record_option(parser)
     return parser.parse_args()
 
 
@@ -123,6 +126,7 @@ def measure(predictor: Any, max_batch_size: int, task: str, inputs: list[str], c
 
 def main() -> None:
     args = parse_args()
+    run_record = RunRecord("bench_serve", enabled=args.record)
     import torch
 
     from llasmol.generate import LlaSMol
@@ -143,6 +147,8 @@ def main() -> None:
               f"| {row['seconds']} | {row['batches']} ({row['batch_sizes']}) |")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    run_record.write({"task": task, "requests": len(inputs), "clients": args.clients, "model": model,
+                  "adapter": args.adapter, "threads": args.threads, "rows": rows})
 
 
 if __name__ == "__main__":

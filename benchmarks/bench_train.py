@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from records import RunRecord, add_record_option
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -101,7 +103,9 @@ def main() -> None:
     parser.add_argument("--attention", default="sdpa", help="attention kernel of both sides (sdpa or eager)")
     parser.add_argument("--variants", default="packed,grouped",
                         help="llasmol runs to time: packed, grouped, padded; ':dropout0' turns LoRA dropout off")
+    add_record_option(parser)
     args = parser.parse_args()
+    run_record = RunRecord("bench_train", enabled=args.record)
     args.samples = args.samples or args.steps * args.batch
 
     import torch
@@ -122,7 +126,9 @@ def main() -> None:
         numbers["speedup"] = numbers["tokens_per_second"] / base
         print(f"{name:26s} {numbers['tokens_per_second']:8.1f} tokens/s  {numbers['real_tokens']:7d} tokens  "
               f"{numbers['seconds']:7.1f} s  ×{numbers['speedup']:.2f}")
-    print(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()}, "results": results}, indent=2))
+    figures = {"settings": {k: str(v) for k, v in vars(args).items()}, "results": results}
+    print(json.dumps(figures, indent=2))
+    run_record.write(figures)
 
 
 if __name__ == "__main__":

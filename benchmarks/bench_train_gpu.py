@@ -14,6 +14,8 @@ import statistics
 from itertools import pairwise
 from pathlib import Path
 
+from records import RunRecord, add_record_option
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -29,7 +31,10 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--output", default="runs/gpu-proof")
     parser.add_argument("--gradient-checkpointing", action="store_true")
+    add_record_option(parser)
     args = parser.parse_args()
+    rank = int(os.environ.get("RANK", "0"))
+    run_record = RunRecord("bench_train_gpu", enabled=args.record and rank == 0)  # one record, not one per process
 
     import torch
 
@@ -45,7 +50,6 @@ def main() -> None:
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     result = train(config)
-    rank = int(os.environ.get("RANK", "0"))
     summary = {
         "rank": rank, "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
         "steps": result.global_step, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),
@@ -70,6 +74,7 @@ def main() -> None:
         summary["mixed_precision"] = info["model"]["mixed_precision"]
         summary["versions"] = info["versions"]
     print("RESULT " + json.dumps(summary))
+    run_record.write(summary)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from records import RunRecord, add_record_option
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "smolinstruct"
 BURNER = (
@@ -51,7 +53,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--conditions", default="idle,busy")
     parser.add_argument("--json", type=Path, default=None, help="write the records here")
+    add_record_option(parser)
     args = parser.parse_args()
+    run_record = RunRecord("bench_train_threads", enabled=args.record)
     cores = os.cpu_count() or 1
     records = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -72,6 +76,7 @@ def main() -> None:
                     burner.wait()
     if args.json is not None:
         args.json.write_text(json.dumps(records, indent=2) + "\n")
+    run_record.write({"steps": args.steps, "runs": records})
 
 
 if __name__ == "__main__":

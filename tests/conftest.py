@@ -1,9 +1,10 @@
-"""Shared fixtures: paths to the real data, one torch thread, offline hub."""
+"""Shared fixtures: paths to the real data, caption resources, one torch thread, offline hub."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -35,6 +36,22 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def smolinstruct_val(shared_data: Path) -> Path:
     return shared_data / "smolinstruct" / "val"
+
+
+@pytest.fixture(scope="session")
+def caption_resources(shared_data: Path) -> Any:
+    """The evaluator's SciBERT tokenizer and WordNet, loaded."""
+    from llasmol.evaluate import CaptionResources
+
+    return CaptionResources(shared_data / "scibert" / "vocab.txt").load()
+
+
+@pytest.fixture(scope="session")
+def plain_caption_tokenizer(shared_data: Path) -> Any:
+    """The SciBERT tokenizer as the reference (and ``llasmol.evaluate.reference``) loads it."""
+    from llasmol.evaluate.reference import reference_tokenizer
+
+    return reference_tokenizer(shared_data / "scibert" / "vocab.txt")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,14 +11,10 @@ import pytest
 from rdkit import Chem
 
 from llasmol.chem import canonicalize_smiles
-from llasmol.chem.reference import reference_canonical
-from llasmol.chem.smiles import _HYDRIDE_ELEMENTS, _rebuild_is_identity
+from llasmol.chem.reference import plain_canonical_smiles
+from llasmol.chem.smiles import HYDRIDE_ELEMENTS, rebuild_is_identity
 
 PER_SOURCE = 1500
-
-
-def _full_chain(smiles: str) -> str | None:
-    return reference_canonical(smiles.replace(" ", ""))
 
 
 def _real_smiles(shared_data: Path) -> list[str]:
@@ -55,8 +51,8 @@ def _perturbed(smiles: list[str], rng: random.Random) -> list[str]:
 def test_short_cuts_agree_with_the_full_chain_on_real_smiles(shared_data: Path) -> None:
     smiles = _real_smiles(shared_data)
     smiles = list(dict.fromkeys(smiles + _perturbed(smiles, random.Random(11))))
-    mismatches = [(text, canonicalize_smiles(text), _full_chain(text)) for text in smiles
-                  if canonicalize_smiles(text) != _full_chain(text)]
+    mismatches = [(text, canonicalize_smiles(text), plain_canonical_smiles(text)) for text in smiles
+                  if canonicalize_smiles(text) != plain_canonical_smiles(text)]
     assert not mismatches[:5]
     # Both paths were exercised: plain parts, kept bracket atoms, and parts that need the rebuild.
     parts = {part for text in smiles for part in text.split(".") if part}
@@ -66,7 +62,7 @@ def test_short_cuts_agree_with_the_full_chain_on_real_smiles(shared_data: Path) 
     assert sum("[N+]" in text and "@" not in text for text in rdkit) > 50
     kekule = [(Chem.MolToSmiles(mol, kekuleSmiles=True), mol) for mol in molecules]
     kept_in_kekule_form = [text for text, mol in kekule
-                           if "[" in text and "@" not in text and _rebuild_is_identity(text, mol)]
+                           if "[" in text and "@" not in text and rebuild_is_identity(text, mol)]
     assert len(kept_in_kekule_form) > 200
     assert sum("@" in text for text in rdkit) > 500
     assert sum(canonical is None for canonical in map(canonicalize_smiles, smiles)) > 100
@@ -76,7 +72,7 @@ def _hydride_cases() -> list[str]:
     """Neutral bracket atoms of the hydride elements with 0-3 hydrogens and 0-6 methyl groups: alone,
     in a ring and with a double bond (kept atoms, atoms that need the rebuild, and invalid ones)."""
     cases = []
-    for element in _HYDRIDE_ELEMENTS:
+    for element in HYDRIDE_ELEMENTS:
         for hydrogens in range(4):
             atom = f"[{element}{'H' if hydrogens else ''}{hydrogens if hydrogens > 1 else ''}]"
             for methyls in range(7):
@@ -88,9 +84,9 @@ def _hydride_cases() -> list[str]:
 
 def test_kept_hydride_bracket_atoms_agree_with_the_full_chain() -> None:
     cases = _hydride_cases()
-    mismatches = [(text, canonicalize_smiles(text), _full_chain(text)) for text in cases
-                  if canonicalize_smiles(text) != _full_chain(text)]
+    mismatches = [(text, canonicalize_smiles(text), plain_canonical_smiles(text)) for text in cases
+                  if canonicalize_smiles(text) != plain_canonical_smiles(text)]
     assert not mismatches
     # Many of them skipped the rebuild.
     written = [(Chem.MolToSmiles(mol), mol) for mol in map(Chem.MolFromSmiles, cases) if mol is not None]
-    assert sum("[" in text and _rebuild_is_identity(text, mol) for text, mol in written) > 50
+    assert sum("[" in text and rebuild_is_identity(text, mol) for text, mol in written) > 50

@@ -98,15 +98,23 @@ def test_answer_part_with_an_inchi_from_another_sample_is_compared_with_golds_wi
     assert metrics["num_t1_intersection"] == 1 and metrics["num_t1_subset"] == 1
 
 
-def test_golds_without_bracket_atoms_get_inchis_only_where_an_answer_may_match() -> None:
-    from llasmol.evaluate.molecules import _remembered_inchis
+def test_golds_without_bracket_atoms_get_inchis_only_where_an_answer_may_match(monkeypatch) -> None:
+    from llasmol.chem import part_inchi
+    from llasmol.evaluate import molecules
 
+    computed: set[str] = set()
+
+    def recorded(part: str) -> str | None:
+        computed.add(part)
+        return part_inchi(part)
+
+    monkeypatch.setattr(molecules, "part_inchi", recorded)
     forget_remembered()
     answers = [["CCN"], ["CC(C)N"], ["O=C1C=CC=CN1"], ["CN"]]
     golds = [["CCO"], ["CC(C)[N+](=O)[O-]"], ["OC1=CC=CC=N1"], ["C[Si](C)(C)C.CO"]]
     assert score_molecules(answers, golds, 1)["num_t1_exact_match"] == 1
     # Heavy atoms tell CCN from CCO; the nitro gold's InChI may be empty as far as its text says.
-    assert set(_remembered_inchis) == {"CC(C)[N+](=O)[O-]", "O=C1C=CC=CN1", "OC1=CC=CC=N1", "C[Si](C)(C)C"}
+    assert computed == {"CC(C)[N+](=O)[O-]", "O=C1C=CC=CN1", "OC1=CC=CC=N1", "C[Si](C)(C)C"}
 
 
 def test_parts_without_bracket_atoms_have_standard_inchis(smolinstruct_val: Path) -> None:

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from rdkit import Chem, DataStructs
-from rdkit.Chem import AllChem, MACCSkeys
+from rdkit import Chem
 
 from llasmol.data.raw import iter_raw_records
 from llasmol.evaluate import InvalidGoldError, PredictionRecord, score_task
 from llasmol.evaluate.evaluator import load_task_inputs
+from llasmol.evaluate.reference import reference_similarities
 from llasmol.tasks import get_task
 
 
 def _records(folder, task, count):
     return list(iter_raw_records(folder / f"{task}.jsonl"))[:count]
-
-
-def _legacy_similarities(first: str, second: str) -> tuple[float, float, float]:
-    a, b = Chem.MolFromSmiles(first), Chem.MolFromSmiles(second)
-    return (
-        DataStructs.TanimotoSimilarity(MACCSkeys.GenMACCSKeys(a), MACCSkeys.GenMACCSKeys(b)),
-        DataStructs.TanimotoSimilarity(Chem.RDKFingerprint(a), Chem.RDKFingerprint(b)),
-        DataStructs.TanimotoSimilarity(AllChem.GetMorganFingerprint(a, 2), AllChem.GetMorganFingerprint(b, 2)),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def test_forward_synthesis_counts_by_hand(forward_case):
     assert metrics["EM"] == pytest.approx(25.0)
     assert metrics["Valid"] == pytest.approx(50.0)
     # fingerprints: mean over the two samples with a valid first answer (1.0 and answer-vs-gold)
-    other = _legacy_similarities(raw[2].output, raw[1].output)
+    other = reference_similarities(raw[2].output, raw[1].output)
     assert metrics["t1_maccs_fps"] == pytest.approx((1.0 + other[0]) / 2)
     assert metrics["t1_rdk_fps"] == pytest.approx((1.0 + other[1]) / 2)
     assert metrics["t1_morgan_fps"] == pytest.approx((1.0 + other[2]) / 2)
@@ -137,7 +128,7 @@ def test_similarity_to_itself_needs_no_full_fingerprints(smiles):
     from llasmol.chem import self_similarities
 
     canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), kekuleSmiles=True)
-    assert self_similarities(Chem.MolFromSmiles(canonical)) == _legacy_similarities(canonical, canonical)
+    assert self_similarities(Chem.MolFromSmiles(canonical)) == reference_similarities(canonical, canonical)
 
 
 def test_similarity_to_itself_equals_the_fingerprints_on_real_molecules(smolinstruct_val):
@@ -148,7 +139,7 @@ def test_similarity_to_itself_equals_the_fingerprints_on_real_molecules(smolinst
              if Chem.MolFromSmiles(part) is not None}
     assert len(parts) > 700
     mismatches = [part for part in parts
-                  if self_similarities(Chem.MolFromSmiles(part)) != _legacy_similarities(part, part)]
+                  if self_similarities(Chem.MolFromSmiles(part)) != reference_similarities(part, part)]
     assert not mismatches
 
 
@@ -162,7 +153,7 @@ def test_self_similarities_read_from_text_equal_the_fingerprints_or_are_left_ope
     settled = any(char in canonical for char in "NO1") and "[" not in canonical and "*" not in canonical
     assert (from_text is not None) == settled
     if from_text is not None:
-        assert from_text == _legacy_similarities(canonical, canonical)
+        assert from_text == reference_similarities(canonical, canonical)
 
 
 @pytest.mark.parametrize("smiles", ["C[N+](C)(C)C", "[NH4+]", "[Na+].[OH-]", "[Na+].[Cl-]", "[Na]C", "[Nb]", "[Os]",
@@ -184,7 +175,7 @@ def test_self_similarities_of_forms_with_bracket_atoms_read_from_text_where_part
     has_hydrogen_atom = any(atom.GetAtomicNum() == 1 for atom in atoms)
     assert (from_text is not None) == (has_key_atom and not has_hydrogen_atom)
     if from_text is not None:
-        assert from_text == _legacy_similarities(canonical, canonical)
+        assert from_text == reference_similarities(canonical, canonical)
 
 
 def _canonical_forms_of_validation_smiles(folder, count) -> set[str]:
@@ -224,14 +215,13 @@ def test_exact_answers_with_bracket_atoms_score_as_the_reference_mostly_unparsed
     raw = [record for record in _records(smolinstruct_val, "molecule_generation", 1000) if "[" in record.output][:40]
     assert len(raw) == 40
     records = [PredictionRecord.of(r.input, r.output, [r.output]) for r in raw]
-    parsed: list[str] = []
-    parse_and_score = molecules._self_similarity_chunk
-    monkeypatch.setattr(molecules, "_self_similarity_chunk",
-                        lambda forms: parsed.extend(forms) or parse_and_score(forms))
+    parsed: list[Chem.Mol] = []  # forms parsed to fingerprint them
+    fingerprint_itself = molecules.self_similarities
+    monkeypatch.setattr(molecules, "self_similarities", lambda mol: parsed.append(mol) or fingerprint_itself(mol))
     molecules.forget_remembered()
     metrics = score_task("MG", records)
     forms = [canonicalize_smiles(record.output) for record in raw]
-    expected = [_legacy_similarities(form, form) for form in forms]
+    expected = [reference_similarities(form, form) for form in forms]
     for index, key in enumerate(("t1_maccs_fps", "t1_rdk_fps", "t1_morgan_fps")):
         assert metrics[key] == pytest.approx(sum(values[index] for values in expected) / len(expected))
     assert len(parsed) < len(forms) // 4
@@ -246,7 +236,7 @@ def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smo
     records = [PredictionRecord.of(r.input, r.output, a) for r, a in zip(raw, answers, strict=True)]
     forget_remembered()
     metrics = score_task("MG", records)
-    expected = [_legacy_similarities(r.output, a[0]) for r, a in zip(raw, answers, strict=True)]
+    expected = [reference_similarities(r.output, a[0]) for r, a in zip(raw, answers, strict=True)]
     for index, key in enumerate(("t1_maccs_fps", "t1_rdk_fps", "t1_morgan_fps")):
         assert metrics[key] == pytest.approx(sum(values[index] for values in expected) / 3)
     assert expected[0] == (1.0, 1.0, 1.0) and expected[2][2] < 1.0

@@ -136,7 +136,7 @@ def test_an_answer_whose_scoring_raises_counts_invalid_and_the_run_goes_on(tmp_p
 def test_a_raising_step_on_the_workers_counts_the_answer_invalid(smolinstruct_val, monkeypatch):
     """Later steps too: an InChI step that raises makes its answer invalid and leaves it out of the fingerprints."""
     raw = _records(smolinstruct_val, "forward_synthesis", 3)
-    wrong = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCN"  # no gold has its atoms
+    gold, wrong = "CCCCCCN", "CCCCC(C)N"  # another molecule with the gold's heavy atoms: its InChI is computed
     real_inchi = molecule_scoring.part_inchi
 
     def inchi_or_raise(part: str) -> str | None:
@@ -145,11 +145,11 @@ def test_a_raising_step_on_the_workers_counts_the_answer_invalid(smolinstruct_va
         return real_inchi(part)
 
     monkeypatch.setattr(molecule_scoring, "part_inchi", inchi_or_raise)
-    monkeypatch.setattr(molecule_scoring, "_answer_parts_needing_inchis",
-                        lambda padded, forms, canonical, inchis, match_parts: ([canonicalize_smiles(wrong)], []))
     molecule_scoring.forget_remembered()
+    records = _with_answers(raw, [[raw[0].output], [wrong], [raw[2].output]])
+    records[1] = PredictionRecord.of(raw[1].input, gold, [wrong])
     with pytest.warns(EvaluationWarning, match="forward_synthesis sample 2: .*simulated InChI failure"):
-        metrics = score_task("FS", _with_answers(raw, [[raw[0].output], [wrong], [raw[2].output]]))
+        metrics = score_task("FS", records)
     molecule_scoring.forget_remembered()
     assert metrics["num_scoring_errors"] == 1 and metrics["num_t1_invalid"] == 1
     assert metrics["t1_morgan_fps"] == 1.0  # the two exact answers only

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from llasmol.data.raw import iter_raw_records
-from llasmol.evaluate import CaptionResources, InvalidGoldError, PredictionRecord, score_task
+from llasmol.evaluate import InvalidGoldError, PredictionRecord, score_task
 
 
 def _records(folder, task, count):
@@ -56,11 +56,6 @@ def test_iupac_split_match(smolinstruct_val):
     assert metrics["num_t1_no_answer"] == 0
     swapped = PredictionRecord.of("x", "sodium;ethanoate", ["ethanoate;sodium"])
     assert score_task("NC-S2I", [swapped])["num_t1_split_match"] == 1
-
-
-@pytest.fixture(scope="module")
-def caption_resources(shared_data):
-    return CaptionResources(shared_data / "scibert" / "vocab.txt").load()
 
 
 @pytest.mark.slow  # loads WordNet (a few seconds)
@@ -179,7 +174,7 @@ def test_bleu_equals_nltks_corpus_bleu(smolinstruct_val):
 
     from nltk.translate.bleu_score import corpus_bleu
 
-    from llasmol.evaluate.captions import _bleu_scores
+    from llasmol.evaluate.captions import bleu_scores
 
     golds = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 40)]
     answer_sets = [
@@ -196,19 +191,17 @@ def test_bleu_equals_nltks_corpus_bleu(smolinstruct_val):
             warnings.simplefilter("ignore")
             expected = {"bleu2": corpus_bleu(references, answers, weights=(0.5, 0.5)),
                         "bleu4": corpus_bleu(references, answers)}
-        assert _bleu_scores(golds, answers) == expected
-    assert _bleu_scores([["a", "b"]], [["c"]]) == {"bleu2": 0.0, "bleu4": 0.0}
+        assert bleu_scores(golds, answers) == expected
+    assert bleu_scores([["a", "b"]], [["c"]]) == {"bleu2": 0.0, "bleu4": 0.0}
 
 
-def test_caption_tokens_equal_transformers_bert_tokenizer(smolinstruct_val, shared_data, tmp_path):
-    from transformers import BertTokenizerFast
-
+def test_caption_tokens_equal_transformers_bert_tokenizer(smolinstruct_val, shared_data, plain_caption_tokenizer,
+                                                          tmp_path):
     from llasmol.evaluate.captions import caption_tokens
     from llasmol.evaluate.resources import load_caption_tokenizer
 
     vocab_file = shared_data / "scibert" / "vocab.txt"
-    with open(vocab_file, encoding="utf-8") as handle:
-        reference = BertTokenizerFast(vocab={line.rstrip("\n"): i for i, line in enumerate(handle)}, do_lower_case=True)
+    reference = plain_caption_tokenizer
     texts = [text for r in _records(smolinstruct_val, "molecule_captioning", 150)
              for text in (r.output, r.output.upper(), "Ünïcödé café 中文 " + r.output * 6)]  # accents, CJK, > 512
     encoded = reference(texts, add_special_tokens=False, truncation=True, max_length=512)
@@ -243,9 +236,9 @@ def test_meteor_with_remembered_synonyms_equals_nltks(smolinstruct_val, caption_
     from nltk.stem.porter import PorterStemmer
     from nltk.translate.meteor_score import meteor_score
 
-    from llasmol.evaluate.captions import _scoring_tools
+    from llasmol.evaluate.captions import scoring_tools
 
-    tools = _scoring_tools(str(caption_resources.nltk_data))
+    tools = scoring_tools(str(caption_resources.nltk_data))
     captions = [r.output.lower().split() for r in _records(smolinstruct_val, "molecule_captioning", 80)]
     pairs = list(zip(captions[:40], captions[40:], strict=True)) + [(c, c[::-1]) for c in captions[:10]]
     remembered = [meteor_score([g], a, stemmer=tools["stemmer"], wordnet=tools["wordnet"]) for g, a in pairs]
@@ -280,9 +273,9 @@ def test_synonym_names_are_the_lemma_names_of_nltks_synsets(wordnet_readers):
 
 
 def test_lemma_names_of_a_synset_line():
-    from llasmol.evaluate.wordnet import _lemma_names_of_line
+    from llasmol.evaluate.wordnet import lemma_names_of_line
 
     line = "00020103 00 s 02 outback(a) 0 remote 0 001 & 00019731 a 0000 | inland and far from cities"
-    assert _lemma_names_of_line(line, 20103) == ["outback", "remote"]  # the syntactic marker "(a)" dropped
-    assert _lemma_names_of_line(line, 20104) is None  # not the synset at that offset: NLTK's reader decides
-    assert _lemma_names_of_line(line.replace("cities", "cities | towns"), 20103) is None  # NLTK rejects two '|'
+    assert lemma_names_of_line(line, 20103) == ["outback", "remote"]  # the syntactic marker "(a)" dropped
+    assert lemma_names_of_line(line, 20104) is None  # not the synset at that offset: NLTK's reader decides
+    assert lemma_names_of_line(line.replace("cities", "cities | towns"), 20103) is None  # NLTK rejects two '|'

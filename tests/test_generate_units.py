@@ -50,6 +50,8 @@ def test_canonicalize_query_rewrites_first_smiles_span() -> None:
     query = "What is <SMILES>OCC</SMILES>? And <SMILES> OCC </SMILES>."
     assert canonicalize_query(query) == "What is <SMILES> CCO </SMILES>? And <SMILES> OCC </SMILES>."
     assert canonicalize_query("no molecule here") == "no molecule here"
+    # SMolInstruct writes a drug and its salt as ';'-separated groups: each is canonicalized, the ';' kept
+    assert canonicalize_query("Is <SMILES> OCC;Cl </SMILES> toxic?") == "Is <SMILES> CCO;Cl </SMILES> toxic?"
 
 
 def test_canonicalize_query_names_invalid_smiles() -> None:

@@ -8,11 +8,11 @@ import pytest
 
 from llasmol.models import (
     DEFAULT_MODEL,
-    _gguf_stamp,
-    _without_packed_dtype_warning,
+    gguf_stamp,
     load_causal_lm,
     load_tokenizer,
     resolve_model,
+    without_packed_dtype_warning,
 )
 
 
@@ -20,7 +20,7 @@ def test_packed_dtype_warning_is_dropped_only_while_loading(caplog: pytest.LogCa
     quantizer_logger = logging.getLogger("transformers.quantizers.quantizer_gguf")
     packed = "Loading a GGUF checkpoint with its weights packed is fastest in float32, and this one was asked for"
     with caplog.at_level(logging.WARNING, logger=quantizer_logger.name):
-        with _without_packed_dtype_warning():
+        with without_packed_dtype_warning():
             quantizer_logger.warning(packed)
             quantizer_logger.warning("another warning")
         quantizer_logger.warning(packed)
@@ -41,10 +41,10 @@ def test_gguf_stamp_follows_the_file(tmp_path) -> None:
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF")
     source = resolve_model(str(gguf))
-    first = _gguf_stamp(source)
+    first = gguf_stamp(source)
     gguf.write_bytes(b"GGUF and more")
-    assert first is not None and _gguf_stamp(source) != first
-    assert _gguf_stamp(resolve_model("org/model")) is None
+    assert first is not None and gguf_stamp(source) != first
+    assert gguf_stamp(resolve_model("org/model")) is None
 
 
 @pytest.mark.slow
@@ -113,7 +113,7 @@ def test_a_converted_gguf_is_kept_on_disk_and_loads_as_converted(monkeypatch: py
 
 
 def test_an_unwritable_cache_warns_and_keeps_nothing(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
-    from llasmol.models import _save_converted
+    from llasmol.models import save_converted
 
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
@@ -122,8 +122,8 @@ def test_an_unwritable_cache_warns_and_keeps_nothing(tmp_path, caplog: pytest.Lo
         (folder / "weights").write_text("x")
 
     with caplog.at_level(logging.WARNING, logger="llasmol.models"):
-        _save_converted(blocked / "gguf" / "model", save)
+        save_converted(blocked / "gguf" / "model", save)
     assert "could not keep the converted GGUF" in caplog.text
-    _save_converted(tmp_path / "cache" / "model", save)
+    save_converted(tmp_path / "cache" / "model", save)
     assert (tmp_path / "cache" / "model" / "weights").read_text() == "x"
     assert [path.name for path in (tmp_path / "cache").iterdir()] == ["model"]

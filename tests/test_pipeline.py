@@ -173,14 +173,14 @@ def test_a_missing_output_reruns_a_finished_stage(tmp_path: Path):
 
 
 def test_described_sources_reach_the_report_notes(tmp_path: Path):
-    from llasmol.pipeline.runner import _report_notes
+    from llasmol.pipeline.runner import report_notes
 
     data = load_pipeline_config(demo_config_path()).to_dict()
     data["data"]["build"]["sources"][0]["description"] = "names checked by OPSIN"
     config = pipeline_config_from_dict(data, "described.yaml", tmp_path)
-    notes = _report_notes(config, tmp_path)
+    notes = report_notes(config, tmp_path)
     assert "Data sources: freesolv: names checked by OPSIN" in notes
-    assert not any("Data sources" in note for note in _report_notes(load_pipeline_config(demo_config_path()),
+    assert not any("Data sources" in note for note in report_notes(load_pipeline_config(demo_config_path()),
                                                                       tmp_path))
 
 

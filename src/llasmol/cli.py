@@ -12,7 +12,7 @@ import json
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -23,6 +23,10 @@ from typer.core import TyperGroup
 
 from llasmol.errors import LlasmolError
 from llasmol.files import write_error_message
+
+if TYPE_CHECKING:
+    from llasmol.generate import DecodingOptions
+    from llasmol.train import TrainConfig
 
 console = Console()
 err_console = Console(stderr=True)
@@ -253,6 +257,7 @@ def config_values(config_class: type, given: dict[str, Any]) -> dict[str, Any]:
     from llasmol.tasks import get_task
 
     hints = typing.get_type_hints(config_class)
+    task_keys = {item.name for item in dataclasses.fields(config_class) if item.metadata.get("task_keys")}
     values: dict[str, Any] = {}
     for name, value in given.items():
         if value is None:
@@ -264,7 +269,8 @@ def config_values(config_class: type, given: dict[str, Any]) -> dict[str, Any]:
             pairs = [part.partition("=") for part in value]
             if any(not separator for _, separator, _ in pairs):
                 raise ValueError(f"--{name.replace('_', '-')}: expected KEY=VALUE, got {', '.join(value)}")
-            value = {get_task(key.strip()).name: float(number) for key, _, number in pairs}
+            value = {get_task(key.strip()).name if name in task_keys else key.strip(): float(number)
+                     for key, _, number in pairs}
         elif isinstance(value, str) and value.lower() == "none" and type(None) in typing.get_args(hints[name]):
             value = None
         values[name] = value
@@ -281,6 +287,9 @@ def _train_command(preset_name: str = "paper", **given: Any) -> None:
     from llasmol.train import TrainConfig, preset, train
 
     config = preset(preset_name, **config_values(TrainConfig, given))
+    if config.method == "grpo":
+        _train_grpo(config)
+        return
     result = train(config)
     from accelerate import PartialState
 
@@ -295,6 +304,23 @@ def _train_command(preset_name: str = "paper", **given: Any) -> None:
         summary += f"{result.best_step})"
     console.print(summary, highlight=False)
     console.print(f"saved {result.output_dir} (loss curve: {result.curve_path})", highlight=False)
+
+
+def _train_grpo(config: TrainConfig) -> None:
+    """Run GRPO and print the mean reward, overall and per task, of the last logged step."""
+    from accelerate import PartialState
+
+    from llasmol.rl.grpo import train_grpo
+
+    result = train_grpo(config)
+    if not PartialState().is_main_process:
+        return
+    rewards = ", ".join(f"{task} {value:.3f}" for task, value in result.reward_by_task.items())
+    reward = "-" if result.mean_reward is None else f"{result.mean_reward:.3f}"
+    stopped = f" (stopped by --max-minutes {config.max_minutes:g})" if result.stopped_by_time else ""
+    console.print(f"{result.global_step} GRPO steps on {result.prompts} prompts{stopped}; last mean reward "
+                  f"{reward} (chemistry per task: {rewards or '-'})", highlight=False)
+    console.print(f"saved {result.output_dir} (reward curve: {result.curve_path})", highlight=False)
 
 
 def _register_train_command() -> None:
@@ -321,12 +347,14 @@ _register_train_command()
 def generate_command(
     data: Annotated[str, typer.Option("--data", help="SMolInstruct data: release folder/zip or raw split folder.")],
     output: Annotated[Path, typer.Option("--output", help="Folder for <task>.jsonl (a rerun resumes).")],
-    model: Annotated[str | None, typer.Option("--model", help="Hub id, folder, .gguf file or 'smollm2'.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Hub id, folder, .gguf file or 'smollm2'; with "
+                                              "--backend openai, the model name the endpoint serves.")] = None,
     adapter: Annotated[Path | None, typer.Option("--adapter", help="PEFT adapter folder.")] = None,
     gguf_file: Annotated[str | None, typer.Option("--gguf-file", help="GGUF file inside --model.")] = None,
     split: Annotated[str, typer.Option("--split", help="train, validation or test.")] = "test",
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Task names (repeat or comma-separate).")] = None,
-    backend: Annotated[str, typer.Option("--backend", help="hf or vllm.")] = "hf",
+    backend: Annotated[str, typer.Option("--backend", help="hf, vllm or openai (any OpenAI-protocol endpoint).")
+                       ] = "hf",
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Prompts per batch.")] = None,
     max_samples: Annotated[int | None, typer.Option("--max-samples", min=1, help="First N per task.")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Top answer = first beam valid for its type.")] = False,
@@ -343,25 +371,68 @@ def generate_command(
     no_repeat_ngram_size: Annotated[int | None, typer.Option(
         "--no-repeat-ngram-size", min=1, help="Never generate an n-gram of this many tokens twice (hf only).")
     ] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="openai: the endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
+    api_key_env: Annotated[str, typer.Option(
+        "--api-key-env", help="openai: the environment variable holding the API key.")] = "OPENAI_API_KEY",
+    system_prompt: Annotated[str, typer.Option(
+        "--system-prompt", help="openai: zero-shot (the task's prompt asking for tagged answers) or none.")
+    ] = "zero-shot",
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="openai: requests in flight.")] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="openai: seconds per request.")] = 300.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="openai: retries of a failed request "
+                                         "(429, 5xx, lost connection), with backoff.")] = 6,
+    token_limit_field: Annotated[str, typer.Option(
+        "--token-limit-field", help="openai: max_completion_tokens, or max_tokens for older servers.")
+    ] = "max_completion_tokens",
 ) -> None:
     """Generate answers on a data split: one <task>.jsonl per task, in the format `llasmol evaluate` reads."""
     from llasmol.generate import DecodingOptions, generate_on_dataset
 
     task_names = [name.strip() for item in tasks or [] for name in item.split(",") if name.strip()] or None
-    summary = generate_on_dataset(
-        model, data, split, task_names, output, adapter=None if adapter is None else str(adapter),
-        backend=backend, batch_size=batch_size, max_samples=max_samples, verify=verify,
-        prompt_format=prompt_format, gguf_file=gguf_file, device=device, dtype=dtype,
-        decoding=DecodingOptions(num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size),
-    )
+    decoding = DecodingOptions(num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size)
+    if backend == "openai":
+        from llasmol.generate.endpoint import Endpoint, generate_with_endpoint
+
+        _check_endpoint_options(base_url, model, adapter, verify, decoding)
+        endpoint = Endpoint(str(base_url), str(model), api_key_env, concurrency, timeout, retries,
+                            token_limit_field=token_limit_field)
+        summary = generate_with_endpoint(endpoint, data, split, task_names, output, max_samples=max_samples,
+                                         system_prompts=system_prompt, decoding=decoding)
+    else:
+        summary = generate_on_dataset(
+            model, data, split, task_names, output, adapter=None if adapter is None else str(adapter),
+            backend=backend, batch_size=batch_size, max_samples=max_samples, verify=verify,
+            prompt_format=prompt_format, gguf_file=gguf_file, device=device, dtype=dtype, decoding=decoding,
+        )
+    _print_generation_summary(summary)
+
+
+def _check_endpoint_options(base_url: str | None, model: str | None, adapter: Path | None, verify: bool,
+                            decoding: DecodingOptions) -> None:
+    """The openai backend needs an endpoint and a model name, and has no beams, adapters or --verify."""
+    if not base_url or not model:
+        fail("--backend openai needs --base-url and --model (the name the endpoint serves)")
+    unusable = [flag for flag, given in (("--adapter", adapter is not None), ("--verify", verify),
+                                         ("--num-beams", decoding.num_beams not in (None, 1)),
+                                         ("--num-return-sequences", decoding.num_return_sequences not in (None, 1)),
+                                         ("--no-repeat-ngram-size", decoding.no_repeat_ngram_size is not None))
+                if given]
+    if unusable:
+        fail(f"{', '.join(unusable)}: not available through the OpenAI protocol (one answer per sample at "
+             "temperature 0)")
+
+
+def _print_generation_summary(summary: dict[str, Any]) -> None:
     table = Table(title=f"generated with {summary['model']} ({summary['backend']})")
-    for column in ("task", "samples", "resumed", "generated", "skipped >limit", "beams/returns/new", "samples/s"):
+    for column in ("task", "samples", "resumed", "generated", "skipped/refused", "beams/returns/new", "samples/s"):
         table.add_column(column)
     for name, report in summary["tasks"].items():
         settings = report["settings"]
+        beams = settings["num_beams"] or "-"
         table.add_row(name, str(report["samples"]), str(report["resumed_from"]), str(report["generated"]),
                       str(report["skipped_long"]),
-                      f"{settings['num_beams']}/{settings['num_return_sequences']}/{settings['max_new_tokens']}",
+                      f"{beams}/{settings['num_return_sequences']}/{settings['max_new_tokens']}",
                       f"{report['samples_per_second']:.2f}")
     console.print(table)
     console.print(f"wrote {summary['output_dir']}")
@@ -387,23 +458,80 @@ def evaluate_command(
         "--scibert-vocab", help="SciBERT vocab.txt (or tokenizer folder) for the caption metrics; "
         "default $LLASMOL_SCIBERT_VOCAB, else allenai/scibert_scivocab_uncased from the hub.")] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 2,
+    extraction: Annotated[str, typer.Option(
+        "--extraction", help="paper (the default, the paper's tag reading) or lenient (the last tagged span, else "
+        "the last yes/no, number, formula or SMILES; scored apart, into metrics_lenient.json).")] = "paper",
+    protocol: Annotated[str, typer.Option(
+        "--protocol", help="paper (the default) or opencompass: OpenCompass's SMolInstruct metrics of the raw "
+        "replies, into metrics_opencompass.json.")] = "paper",
+    mini_set: Annotated[bool, typer.Option(
+        "--mini-set", help="opencompass: score OpenCompass's mini set (500 test samples a task; the folder must "
+        "hold the whole official test split in order).")] = False,
 ) -> None:
     """Score predictions with the paper's metrics; print the comparison with the paper's LlaSMol-Mistral row."""
     import warnings
 
-    from llasmol.evaluate import EvaluationWarning, evaluate_predictions, render_table
+    if protocol == "opencompass":
+        _evaluate_opencompass(predictions_dir, tasks, output, mini_set)
+        return
+    if protocol != "paper" or mini_set:
+        fail("--protocol is paper or opencompass; --mini-set is for --protocol opencompass")
+
+    from llasmol.evaluate import EvaluationWarning, evaluate_predictions, metrics_name, render_table, report_name
 
     names = [name.strip() for value in tasks or [] for name in value.split(",") if name.strip()] or None
-    output = output or predictions_dir / "metrics.json"
+    output = output or predictions_dir / metrics_name(extraction)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EvaluationWarning)
         results = evaluate_predictions(predictions_dir, gold=gold, output=output, tasks=names,
-                                       scibert_vocab=scibert_vocab, workers=workers)
+                                       scibert_vocab=scibert_vocab, workers=workers, extraction=extraction)
     for warning in caught:
         if issubclass(warning.category, EvaluationWarning):
             err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
-    console.print(render_table(results, f"Evaluation of {predictions_dir}"))
-    console.print(f"Wrote {output} and {output.parent / 'report.md'}", highlight=False)
+    mode = "" if extraction == "paper" else f" ({extraction} extraction)"
+    console.print(render_table(results, f"Evaluation of {predictions_dir}{mode}"))
+    console.print(f"Wrote {output} and {output.parent / report_name(extraction)}", highlight=False)
+
+
+def _evaluate_opencompass(predictions_dir: Path, tasks: list[str] | None, output: Path | None,
+                          mini_set: bool) -> None:
+    """Score with OpenCompass's protocol; print each task's figures and OpenCompass's summary average."""
+    from llasmol.evaluate.opencompass import evaluate_opencompass, summary_score, write_opencompass_metrics
+
+    names = [name.strip() for value in tasks or [] for name in value.split(",") if name.strip()] or None
+    results = evaluate_opencompass(predictions_dir, names, mini_set=mini_set)
+    table = Table(title=f"OpenCompass's protocol{' (mini set)' if mini_set else ''}: {predictions_dir}")
+    for column in ("task", "figures"):
+        table.add_column(column)
+    for name, metrics in results.items():
+        table.add_row(name, ", ".join(f"{key} {value:.3f}" for key, value in metrics.items()))
+    console.print(table)
+    summary = summary_score(results)
+    if summary is not None:
+        console.print(f"OpenCompass smolinstruct average: {summary:.2f}", highlight=False)
+    path = write_opencompass_metrics(results, output.parent if output is not None else predictions_dir)
+    console.print(f"Wrote {path}", highlight=False)
+
+
+@app.command("compare")
+def compare_command(
+    runs: Annotated[list[str], typer.Argument(help="Runs to compare: folders with metrics*.json, or metrics "
+                                              "files; LABEL=PATH names a column.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Markdown file to write.")] = None,
+) -> None:
+    """Runs side by side (each extraction mode or protocol its own column) with the paper's model rows."""
+    from llasmol.evaluate.compare import columns_of_run, compare_markdown
+    from llasmol.files import write_text_atomic
+
+    columns = []
+    for run in runs:
+        label, _, path = run.rpartition("=") if "=" in run and not Path(run).exists() else ("", "", run)
+        columns += columns_of_run(path, label or None)
+    table = compare_markdown(columns)
+    console.print(table, markup=False, highlight=False, soft_wrap=True)
+    if output is not None:
+        write_text_atomic(output, table)
+        console.print(f"wrote {output}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------

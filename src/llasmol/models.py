@@ -85,7 +85,7 @@ def resolve_model(model: str | None = None, gguf_file: str | None = None) -> Mod
     return ModelSource(model, gguf_file)
 
 
-def _gguf_stamp(source: ModelSource) -> tuple[Any, ...] | None:
+def gguf_stamp(source: ModelSource) -> tuple[Any, ...] | None:
     """What identifies a local GGUF file (path, size, modification time); ``None`` for anything else."""
     if not source.gguf_file:
         return None
@@ -127,7 +127,7 @@ def _converted_folder(stamp: tuple[Any, ...] | None, kind: str) -> Path | None:
     return conversion_cache_dir() / "gguf" / f"{Path(stamp[0]).stem}-{key}" / kind
 
 
-def _save_converted(folder: Path | None, save: Any) -> None:
+def save_converted(folder: Path | None, save: Any) -> None:
     """``save(tmp)`` into a fresh folder, then move it to ``folder`` in one step; a failure only warns."""
     if folder is None or folder.is_dir():
         return
@@ -149,7 +149,7 @@ def load_tokenizer(source: ModelSource) -> Any:
     """The model's tokenizer with a pad token (EOS, or UNK, when the model defines none)."""
     from transformers import AutoTokenizer
 
-    stamp = _gguf_stamp(source)
+    stamp = gguf_stamp(source)
     kept = _kept_copy("tokenizer", stamp)
     if kept is not None:
         return kept
@@ -158,7 +158,7 @@ def load_tokenizer(source: ModelSource) -> Any:
         tokenizer = AutoTokenizer.from_pretrained(str(cached))
     else:
         tokenizer = AutoTokenizer.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
-        _save_converted(cached, tokenizer.save_pretrained)
+        save_converted(cached, tokenizer.save_pretrained)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     _keep("tokenizer", stamp, tokenizer)
@@ -169,7 +169,7 @@ def load_config(source: ModelSource) -> Any:
     """The model's transformers config; a converted GGUF file's from its kept copy (GGUF metadata reads slowly)."""
     from transformers import AutoConfig
 
-    cached = _converted_folder(_gguf_stamp(source), "model")
+    cached = _converted_folder(gguf_stamp(source), "model")
     if cached is not None and cached.is_dir():
         return AutoConfig.from_pretrained(str(cached))
     return AutoConfig.from_pretrained(source.name_or_path, **source.from_pretrained_kwargs())
@@ -184,7 +184,7 @@ def load_causal_lm(source: ModelSource, dtype: Any = None, device: str | None = 
     if dtype is not None:
         kwargs["dtype"] = dtype
     kind = f"model {dtype}"  # one kept model per dtype: casting a kept one would also cast its buffers
-    stamp = _gguf_stamp(source)
+    stamp = gguf_stamp(source)
     model = _kept_copy(kind, stamp)
     cached = _converted_folder(stamp, "model")
     if model is None and not source.gguf_file:
@@ -226,15 +226,15 @@ def _converted_gguf_model(source: ModelSource, kwargs: dict[str, Any], cached: P
 
     dtype = kwargs.get("dtype", torch.float32)
     if cached is not None:
-        with _without_packed_dtype_warning():
+        with without_packed_dtype_warning():
             model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **{**kwargs, "dtype": torch.float32})
         if not _drop_dequantized_gguf_marker(model) and model.get_memory_footprint() <= GGUF_DISK_CACHE_BYTES:
-            _save_converted(cached, model.save_pretrained)
+            save_converted(cached, model.save_pretrained)
             if dtype != torch.float32 and cached.is_dir():
                 return _load_converted(cached, dtype, source)
         if dtype == torch.float32:
             return model
-    with _without_packed_dtype_warning():
+    with without_packed_dtype_warning():
         return AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
 
 
@@ -244,7 +244,7 @@ class _PackedDtypeWarningFilter(logging.Filter):
 
 
 @contextmanager
-def _without_packed_dtype_warning() -> Iterator[None]:
+def without_packed_dtype_warning() -> Iterator[None]:
     """Silence transformers' "weights stay quantized" warning while a GGUF file loads.
 
     It is logged before the weights are read, also for files whose weights all end up unpacked

@@ -38,9 +38,10 @@ class SlowPredictor:
         time.sleep(self.delay_s)
         return self.predictor.predict_batch(requests)
 
-    def generate(self, query: str, *, max_new_tokens: int) -> str:
+    def generate_batch(self, queries: list[str], *, max_new_tokens: int, canonicalize_smiles: bool) -> list[str]:
         time.sleep(self.delay_s)
-        return self.predictor.generate(query, max_new_tokens=max_new_tokens)
+        return self.predictor.generate_batch(queries, max_new_tokens=max_new_tokens,
+                                             canonicalize_smiles=canonicalize_smiles)
 
 
 class FailingPredictor:
@@ -56,8 +57,9 @@ class FailingPredictor:
             raise RuntimeError("the model crashed on this input")
         return self.predictor.predict_batch(requests)
 
-    def generate(self, query: str, *, max_new_tokens: int) -> str:
-        return self.predictor.generate(query, max_new_tokens=max_new_tokens)
+    def generate_batch(self, queries: list[str], *, max_new_tokens: int, canonicalize_smiles: bool) -> list[str]:
+        return self.predictor.generate_batch(queries, max_new_tokens=max_new_tokens,
+                                             canonicalize_smiles=canonicalize_smiles)
 
 
 def test_concurrent_requests_are_answered_in_batches(tiny_llasmol: Any) -> None:
@@ -77,6 +79,17 @@ def test_batched_answers_equal_answers_alone(tiny_llasmol: Any) -> None:
     batched = asyncio.run(_post_all(app, [{"task": FAST_TASK, "input": text} for text in INPUTS[:4]]))[:-1]
     alone = [tiny_llasmol.predict(FAST_TASK, text) for text in INPUTS[:4]]
     assert [response.json()["raw_outputs"] for response in batched] == [prediction.raw_outputs for prediction in alone]
+
+
+def test_chat_requests_are_answered_in_batches_as_alone(tiny_llasmol: Any) -> None:
+    app = create_app(tiny_llasmol, ServeSettings(max_batch_size=4, max_wait_ms=1000))
+    queries = [f"Formula of <SMILES> {text} </SMILES>?" for text in INPUTS[:4]]
+    *batched, health = asyncio.run(_post_all(
+        app, [{"messages": [{"role": "user", "content": query}], "max_tokens": 8} for query in queries],
+        "/v1/chat/completions"))
+    assert health.json()["stats"]["batches"] < len(queries)
+    alone = [tiny_llasmol.generate(query, max_new_tokens=8, canonicalize_smiles=False) for query in queries]
+    assert [response.json()["choices"][0]["message"]["content"] for response in batched] == alone
 
 
 def test_invalid_requests_do_not_affect_others_sent_with_them(tiny_llasmol: Any) -> None:
@@ -125,3 +138,29 @@ def test_full_queue_gives_503_with_retry_after(tiny_llasmol: Any) -> None:
     assert set(statuses) == {200, 503}  # the queue holds one; the model thread takes one more at most
     refused = next(response for response in responses if response.status_code == 503)
     assert refused.headers["retry-after"] == "1" and refused.json()["error"]["type"] == "overloaded"
+
+
+class RecordingPredictor:
+    """The real tiny model, recording the free-text queries it is asked and whether to canonicalize them."""
+
+    def __init__(self, predictor: Any) -> None:
+        self.predictor, self.queries = predictor, []
+
+    def predict_batch(self, requests: list[Any]) -> list[Any]:
+        return self.predictor.predict_batch(requests)
+
+    def generate_batch(self, queries: list[str], *, max_new_tokens: int, canonicalize_smiles: bool) -> list[str]:
+        self.queries += [(query, canonicalize_smiles) for query in queries]
+        return self.predictor.generate_batch(queries, max_new_tokens=max_new_tokens,
+                                             canonicalize_smiles=canonicalize_smiles)
+
+
+def test_chat_answers_the_message_as_sent_unless_asked_to_canonicalize(tiny_llasmol: Any) -> None:
+    predictor = RecordingPredictor(tiny_llasmol)
+    app = create_app(predictor, ServeSettings(max_batch_size=1))
+    query = "Formula of <SMILES> OCC;Cl </SMILES>?"
+    bodies = [{"messages": [{"role": "user", "content": query}], "max_tokens": 4},
+              {"messages": [{"role": "user", "content": query}], "max_tokens": 4, "canonicalize_smiles": True}]
+    responses = asyncio.run(_post_all(app, bodies, "/v1/chat/completions"))[:-1]
+    assert [response.status_code for response in responses] == [200, 200]
+    assert sorted(predictor.queries) == [(query, False), (query, True)]

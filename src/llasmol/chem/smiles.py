@@ -69,7 +69,7 @@ def _canonical_part_of_text(part: str) -> str | None:
     if "@" not in part:  # a part with tetrahedral stereo almost always keeps it: no fast path
         kekule = _kekule_smiles(mol)
         if (kekule is not None and "@" not in kekule
-                and ("[" not in kekule or (_rebuild_is_identity(kekule, mol)
+                and ("[" not in kekule or (rebuild_is_identity(kekule, mol)
                                            and _implicit_hydrogens_at_default_valence(kekule, mol)))):
             # Only default-valence atoms, or bracket atoms the rebuild reproduces, and no tetrahedral
             # stereo: settling and rebuilding leave the molecule as it is, and its Kekulé SMILES does
@@ -116,7 +116,7 @@ def _canonical_of_rdkit_smiles(smiles: str) -> str | None:
             return None
         settled = Chem.MolToSmiles(mol)
         if settled == smiles:  # a fixed point: another round trip would give the same string
-            if _rebuild_is_identity(settled, mol):
+            if rebuild_is_identity(settled, mol):
                 return Chem.MolToSmiles(mol, kekuleSmiles=True)
             break
         smiles = settled
@@ -125,7 +125,7 @@ def _canonical_of_rdkit_smiles(smiles: str) -> str | None:
 
 # Main-group elements whose neutral atoms RDKit writes in brackets with their hydrogens (always, or
 # at a valence other than the first allowed one): silyl and stannyl groups, hypervalent S and P.
-_HYDRIDE_ELEMENTS = ("B", "Si", "Ge", "Sn", "P", "As", "Sb", "S", "Se", "Te", "I")
+HYDRIDE_ELEMENTS = ("B", "Si", "Ge", "Sn", "P", "As", "Sb", "S", "Se", "Te", "I")
 
 
 def _hydride_bracket_atoms(elements: tuple[str, ...], max_hydrogens: int = 3) -> frozenset[str]:
@@ -155,7 +155,7 @@ def _hydride_bracket_atoms(elements: tuple[str, ...], max_hydrogens: int = 3) ->
 # Other bracket atoms (explicit hydrogens on other atoms, isotopes, metals, unusual valences) are rebuilt.
 _HALOGENS = frozenset({"Cl", "Br", "I"})
 _HALIDE_ANIONS = ("[Cl-]", "[Br-]", "[I-]")
-_KEPT_HYDRIDES = _hydride_bracket_atoms(_HYDRIDE_ELEMENTS)
+_KEPT_HYDRIDES = _hydride_bracket_atoms(HYDRIDE_ELEMENTS)
 _KEPT_HYDRIDES_WITH_HYDROGENS = frozenset(atom for atom in _KEPT_HYDRIDES if "H" in atom)
 _KEPT_BRACKET_ATOMS = (frozenset({"[nH]", "[n+]", "[N+]", "[O-]", "[Na+]", "[K+]", "[Li+]", *_HALIDE_ANIONS})
                        | _KEPT_HYDRIDES)
@@ -167,7 +167,7 @@ _IDENTITY_BRACKET_ATOMS = _KEPT_BRACKET_ATOMS | _TETRAHEDRAL_CARBONS
 BRACKET_ATOM = re.compile(r"\[[^\]]*\]")  # a bracket atom of SMILES text
 
 
-def _rebuild_is_identity(written: str, mol: Chem.Mol) -> bool:
+def rebuild_is_identity(written: str, mol: Chem.Mol) -> bool:
     """Whether rebuilding without hydrogen information gives ``mol`` back unchanged.
 
     ``written`` is RDKit's SMILES of ``mol``: settled, or in Kekulé form without tetrahedral stereo.

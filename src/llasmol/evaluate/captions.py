@@ -157,7 +157,7 @@ def _rouge_l_fmeasure(target_tokens: Tokens, prediction_tokens: Tokens) -> float
     return fmeasure(common / len(prediction_tokens), common / len(target_tokens))
 
 
-def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
+def scoring_tools(nltk_data: str | None) -> dict[str, Any]:
     """This process's stemmer, WordNet reader and ROUGE scorer (made once, reused by forked workers)."""
     if _tools and _tools["pid"] != os.getpid():
         if _reopen_files_in_this_process(_tools["wordnet"].reader):
@@ -182,7 +182,15 @@ def _scoring_tools(nltk_data: str | None) -> dict[str, Any]:
 
 def warm_caption_scorers(nltk_data: Path | str | None = None) -> None:
     """Open WordNet and make the scorers in this process now, for worker processes forked later."""
-    _scoring_tools(None if nltk_data is None else str(nltk_data))
+    scoring_tools(None if nltk_data is None else str(nltk_data))
+
+
+def meteor(reference: Tokens, hypothesis: Tokens, nltk_data: Path | str | None = None) -> float:
+    """NLTK's METEOR of ``hypothesis`` against one ``reference``, with this process's memoized stemmer and WordNet."""
+    from nltk.translate.meteor_score import meteor_score
+
+    tools = scoring_tools(None if nltk_data is None else str(nltk_data))
+    return meteor_score([reference], hypothesis, stemmer=tools["stemmer"], wordnet=tools["wordnet"])
 
 
 PairScores = tuple[float, float, float, float]
@@ -203,7 +211,7 @@ def _pair_scores(pair: tuple[Tokens, Tokens, str, str], tools: dict[str, Any]) -
 def _pair_scores_chunk(pairs: list[tuple[Tokens, Tokens, str, str]],
                        nltk_data: str | None) -> list[PairScores | ScoringFailure]:
     """:func:`_pair_scores` of each pair, guarded."""
-    return each_guarded(partial(_pair_scores, tools=_scoring_tools(nltk_data)), pairs)
+    return each_guarded(partial(_pair_scores, tools=scoring_tools(nltk_data)), pairs)
 
 
 def caption_tokens(tokenizer: Any, texts: Sequence[str]) -> list[Tokens]:
@@ -228,7 +236,7 @@ def _ngram_counts(tokens: Tokens, order: int) -> Counter[tuple[str, ...]]:
     return Counter(zip(*(tokens[start:] for start in range(order)), strict=False))  # n-grams: shorter rows end it
 
 
-def _bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict[str, float]:
+def bleu_scores(gold_tokens: list[Tokens], answer_tokens: list[Tokens]) -> dict[str, float]:
     """Corpus BLEU-2 and BLEU-4, one reference per answer, as NLTK's ``corpus_bleu`` computes them.
 
     The clipped n-gram matches and n-gram totals are summed here (each text's n-grams counted
@@ -287,7 +295,7 @@ def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
     pair_scores = pool.map_later(partial(_pair_scores_chunk, nltk_data=None if nltk_data is None else str(nltk_data)),
                                  [(gold_tokens[i], answer_tokens[i], *answered[i]) for i in first_sample.values()],
                                  progress.advance)
-    metrics.update(_bleu_scores(gold_tokens, answer_tokens))
+    metrics.update(bleu_scores(gold_tokens, answer_tokens))
     scored = dict(zip(first_sample, pair_scores(), strict=True))
     _record_failed_pairs(scored, texts, errors)
     scores = [_NO_SCORES if isinstance(scored[pair], ScoringFailure) else scored[pair] for pair in answered]

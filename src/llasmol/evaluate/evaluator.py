@@ -32,7 +32,7 @@ from llasmol.evaluate.report import headline_figures, metrics_json, render_markd
 from llasmol.evaluate.resources import ensure_wordnet, load_caption_tokenizer
 from llasmol.evaluate.scorers import SCORERS, Metrics, ScoringContext
 from llasmol.files import write_text_atomic
-from llasmol.tasks import MetricFamily, Task, get_task, resolve_tasks
+from llasmol.tasks import EXTRACTION_MODES, MetricFamily, Task, get_task, resolve_tasks
 
 
 @dataclass
@@ -144,12 +144,13 @@ def task_files(predictions_dir: Path | str, gold: Path | str | None = None,
     return files
 
 
-def load_task_input(task: Task, path: Path, gold: Path | str | None = None) -> TaskInput | None:
+def load_task_input(task: Task, path: Path, gold: Path | str | None = None,
+                    extraction: str = "paper") -> TaskInput | None:
     """One predictions file's records and their golds (from ``gold``'s file of the task, else the records').
 
     ``None``, with a warning, for a file without samples.
     """
-    records = read_predictions(path, task)
+    records = read_predictions(path, task, extraction)
     if not records:
         warnings.warn(f"{path}: no samples, skipped", EvaluationWarning, stacklevel=2)
         return None
@@ -161,10 +162,10 @@ def load_task_input(task: Task, path: Path, gold: Path | str | None = None) -> T
 
 
 def load_task_inputs(predictions_dir: Path | str, gold: Path | str | None = None,
-                     tasks: Sequence[str] | str | None = None) -> list[TaskInput]:
+                     tasks: Sequence[str] | str | None = None, extraction: str = "paper") -> list[TaskInput]:
     """Read and check every prediction file (and its golds) before any scoring starts."""
     files = task_files(predictions_dir, gold, tasks)
-    loaded = (load_task_input(get_task(name), path, gold) for name, path in files.items())
+    loaded = (load_task_input(get_task(name), path, gold, extraction) for name, path in files.items())
     return [item for item in loaded if item is not None]
 
 
@@ -230,7 +231,7 @@ def _is_molecule_task(name: str) -> bool:
     return get_task(name).metric_family is MetricFamily.MOLECULE
 
 
-def _read_inputs(files: dict[str, Path], gold: Path | str | None, pool: WorkPool, bar: Any
+def _read_inputs(files: dict[str, Path], gold: Path | str | None, pool: WorkPool, bar: Any, extraction: str
                  ) -> tuple[list[TaskInput], Callable[[], None]]:
     """(every file's input, in registry order; a function that waits for the workers' first SMILES).
 
@@ -242,7 +243,7 @@ def _read_inputs(files: dict[str, Path], gold: Path | str | None, pool: WorkPool
     inputs: dict[str, TaskInput] = {}
     waits, sent = [], set()
     for name in sorted(files, key=lambda name: not _is_molecule_task(name)):
-        item = load_task_input(get_task(name), files[name], gold)
+        item = load_task_input(get_task(name), files[name], gold, extraction)
         if item is None:
             continue
         inputs[name] = item
@@ -260,17 +261,34 @@ def _read_inputs(files: dict[str, Path], gold: Path | str | None, pool: WorkPool
     return [inputs[name] for name in files if name in inputs], finish
 
 
+def metrics_name(extraction: str = "paper") -> str:
+    """The default metrics file of an extraction mode: ``metrics.json``, ``metrics_lenient.json``."""
+    return "metrics.json" if extraction == "paper" else f"metrics_{extraction}.json"
+
+
+def report_name(extraction: str = "paper") -> str:
+    """The report written beside the metrics: ``report.md``, ``report_lenient.md``."""
+    return "report.md" if extraction == "paper" else f"report_{extraction}.md"
+
+
+def _mode_note(extraction: str) -> str:
+    return "" if extraction == "paper" else f" ({extraction} extraction, not the paper's)"
+
+
 def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = None,
                          output: Path | str | None = None, tasks: Sequence[str] | str | None = None,
                          scibert_vocab: Path | str | None = None, workers: int = 2,
-                         show_progress: bool = True) -> dict[str, Metrics]:
+                         show_progress: bool = True, extraction: str = "paper") -> dict[str, Metrics]:
     """Score every ``<task>.jsonl`` in ``predictions_dir``; ``{task name: metrics}`` in registry order.
 
     ``gold``: a raw SMolInstruct split folder (all golds of samples sharing an input count);
-    without it each record's own ``gold`` is used. ``output``: where to write ``metrics.json``
-    (``report.md`` goes beside it), both atomically. ``workers``: processes for the RDKit and
-    METEOR work.
+    without it each record's own ``gold`` is used. ``output``: where to write the metrics JSON
+    (:func:`report_name` goes beside it), both atomically. ``workers``: processes for the RDKit and
+    METEOR work. ``extraction``: ``paper`` (the default) or ``lenient``, an opt-in reading for untuned
+    models whose figures are reported apart (the report's title names the mode).
     """
+    if extraction not in EXTRACTION_MODES:
+        raise ValueError(f"unknown extraction mode {extraction!r}; use one of {', '.join(EXTRACTION_MODES)}")
     files = task_files(predictions_dir, gold, tasks)
     families = {get_task(name).metric_family for name in files}
     captions = CaptionResources(scibert_vocab)
@@ -285,7 +303,7 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     pool = WorkPool(workers).start()
     try:
         with _progress_bar(show_progress) as bar:
-            inputs, canonicalized = _read_inputs(files, gold, pool, bar)
+            inputs, canonicalized = _read_inputs(files, gold, pool, bar, extraction)
             caption_items = [item for item in inputs if item.task.metric_family is MetricFamily.CAPTION]
             molecule_items = [item for item in inputs if item.task.metric_family is MetricFamily.MOLECULE]
             other_items = [item for item in inputs if item not in caption_items and item not in molecule_items]
@@ -308,6 +326,6 @@ def evaluate_predictions(predictions_dir: Path | str, gold: Path | str | None = 
     results = {item.task.name: scored[item.task.name] for item in inputs}
     if output is not None:
         write_text_atomic(output, metrics_json(results))
-        report = render_markdown(results, f"Evaluation of {predictions_dir}")
-        write_text_atomic(Path(output).parent / "report.md", report)
+        write_text_atomic(Path(output).parent / report_name(extraction),
+                          render_markdown(results, f"Evaluation of {predictions_dir}{_mode_note(extraction)}"))
     return results

@@ -245,7 +245,7 @@ def first_strings(answers: Sequence[Answers | None], golds: Sequence[Sequence[st
 # and atom map. Such text names its heavy atoms as RDKit reads them (see part_heavy_atoms).
 _PLAIN_ATOM = (r"Cl|Br|[BCNOPSFIbcnops*]"
                r"|\[\d*(?:[A-Z][a-z]?|[bcnops]|se|te|as|\*)(?:@@?)?(?:H\d?)?(?:[+-]{1,2}\d?)?(?::\d+)?\]")
-_PLAIN_SMILES = re.compile(rf"(?:{_PLAIN_ATOM}|[-=#$:/\\().%0-9])+")
+PLAIN_SMILES = re.compile(rf"(?:{_PLAIN_ATOM}|[-=#$:/\\().%0-9])+")
 
 
 def _comparison_keys(forms: Iterable[str], match_parts: bool) -> set[HeavyAtoms] | set[tuple[str, ...]] | None:
@@ -258,7 +258,7 @@ def _comparison_keys(forms: Iterable[str], match_parts: bool) -> set[HeavyAtoms]
 def _matches_no_gold(text: str, index: int, gold_forms: Sequence[Sequence[str]], gold_keys: dict[int, set | None],
                      match_parts: bool) -> bool:
     """Whether plainly written ``text`` has heavy atoms no gold of sample ``index`` has (their keys cached)."""
-    if not _PLAIN_SMILES.fullmatch(text):
+    if not PLAIN_SMILES.fullmatch(text):
         return False
     if index not in gold_keys:
         gold_keys[index] = _comparison_keys(gold_forms[index], match_parts)

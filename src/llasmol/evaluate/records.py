@@ -3,6 +3,10 @@
 Each line is ``{"input", "gold", "pred": [k answers, best first] | null, "task", "target"?}``; a
 line without ``pred`` but with ``output`` (the raw generated texts) has its answers extracted
 first. ``null`` answers mean the prompt was skipped (too long).
+
+Extraction modes: ``paper`` (the default) takes ``pred`` as written, else the paper's reading of
+``output``; ``lenient`` always reads ``output`` with :func:`llasmol.tasks.extract_answer_lenient`, so
+that its figures are never mixed with the paper's.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.data.raw import DataFormatError, iter_json_lines
-from llasmol.tasks import TASK_NAMES, Task, UnknownTaskError, extract_answers, get_task
+from llasmol.tasks import TASK_NAMES, Task, UnknownTaskError, extract_answers_as, get_task
 
 
 class EvaluationWarning(UserWarning):
@@ -63,18 +67,21 @@ def _string_list(value: Any, name: str, path: Path, line: int) -> list[str | Non
     return value
 
 
-def _answers_of_line(item: dict[str, Any], task: Task, path: Path, line: int) -> tuple[str | None, ...] | None:
-    if "pred" in item:
+def _answers_of_line(item: dict[str, Any], task: Task, path: Path, line: int,
+                     extraction: str) -> tuple[str | None, ...] | None:
+    if "pred" in item and extraction == "paper":
         answers = _string_list(item["pred"], "pred", path, line)
     elif "output" in item:
         texts = _string_list(item["output"], "output", path, line)
-        answers = None if texts is None else extract_answers([text or "" for text in texts], task)
-    else:
+        answers = None if texts is None else extract_answers_as([text or "" for text in texts], task, extraction)
+    elif extraction == "paper":
         raise DataFormatError(path, line, "missing (and no 'output' to extract it from)", "pred")
+    else:
+        raise DataFormatError(path, line, f"missing ({extraction} extraction reads the generated texts)", "output")
     return None if answers is None else tuple(answers)
 
 
-def _record_of_line(item: Any, task: Task, path: Path, line: int) -> PredictionRecord:
+def _record_of_line(item: Any, task: Task, path: Path, line: int, extraction: str) -> PredictionRecord:
     if not isinstance(item, dict):
         raise DataFormatError(path, line, "expected a JSON object")
     if "input" not in item:
@@ -88,14 +95,16 @@ def _record_of_line(item: Any, task: Task, path: Path, line: int) -> PredictionR
     return PredictionRecord(
         input=source,
         gold=_optional_str(item, "gold", path, line),
-        answers=_answers_of_line(item, task, path, line),
+        answers=_answers_of_line(item, task, path, line, extraction),
         target=_optional_str(item, "target", path, line),
         line=line,
     )
 
 
-def read_predictions(path: Path | str, task: Task) -> list[PredictionRecord]:
+def read_predictions(path: Path | str, task: Task, extraction: str = "paper") -> list[PredictionRecord]:
     """The records of one predictions file, in file order; blank lines are skipped.
+
+    ``extraction``: ``paper`` or ``lenient`` (see the module docstring).
 
     Raises :class:`~llasmol.data.raw.DataFormatError` naming the file, line and field of the
     first malformed line.
@@ -104,7 +113,7 @@ def read_predictions(path: Path | str, task: Task) -> list[PredictionRecord]:
     records = []
     with path.open(encoding="utf-8") as handle:
         for index, item in iter_json_lines(handle, path):
-            records.append(_record_of_line(item, task, path, index + 1))
+            records.append(_record_of_line(item, task, path, index + 1, extraction))
     return records
 
 

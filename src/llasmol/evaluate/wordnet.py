@@ -90,7 +90,7 @@ def _satellite_offsets(adjective_data: bytes) -> set[int]:
     return offsets
 
 
-def _lemma_names_of_line(line: str, offset: int) -> list[str] | None:
+def lemma_names_of_line(line: str, offset: int) -> list[str] | None:
     """The lemma names of a synset's data line as NLTK reads them; ``None`` for a line NLTK should parse.
 
     The line must start with the offset (zero-padded to 8 digits) and hold one '|' before the gloss.
@@ -176,7 +176,7 @@ def english_wordnet_reader(root: Any) -> Any:
         def _read_lemma_names(self, pos: str, offset: int) -> list[str]:
             """Lemma names from the synset's data line as NLTK parses it; NLTK's own synset for any other line."""
             line = self._data_line(pos, offset)
-            names = None if line is None else _lemma_names_of_line(line, offset)
+            names = None if line is None else lemma_names_of_line(line, offset)
             if names is None:
                 names = [lemma.name() for lemma in self.synset_from_pos_and_offset(pos, offset).lemmas()]
             return names

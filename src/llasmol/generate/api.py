@@ -127,10 +127,31 @@ class LlaSMol:
         model saw molecules in training; an invalid one raises :class:`InvalidInputError` (or warns
         with ``on_invalid="warn"``).
         """
-        if canonicalize_smiles:
-            query = canonicalize_query(query, on_invalid)
         settings = GenerationSettings(num_beams, num_return_sequences, max_new_tokens)
-        return self.backend.generate([self._prompt_ids(query)], settings)[0][0]
+        return self.generate_batch([query], canonicalize_smiles=canonicalize_smiles, on_invalid=on_invalid,
+                                   settings=settings)[0]
+
+    def generate_batch(self, queries: Sequence[str], *, canonicalize_smiles: bool = True, on_invalid: str = "raise",
+                       max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                       settings: GenerationSettings | None = None) -> list[str]:
+        """The answer texts to many free-text queries, in their order, batched as the backend fits them.
+
+        Each query is checked (and canonicalized) as :meth:`generate` does before any generation.
+        ``settings`` replaces the greedy search with ``max_new_tokens``.
+        """
+        if canonicalize_smiles:
+            queries = [canonicalize_query(query, on_invalid) for query in queries]
+        prompts = [self._prompt_ids(query) for query in queries]
+        settings = settings or GenerationSettings(1, 1, max_new_tokens)
+        order = sorted(range(len(prompts)), key=lambda index: (len(prompts[index]), index))
+        size = self.backend.batch_size_for(settings, max((len(ids) for ids in prompts), default=1))
+        texts: list[str] = [""] * len(prompts)
+        for first in range(0, len(order), size):
+            batch = order[first:first + size]
+            for index, outputs in zip(batch, self.backend.generate([prompts[i] for i in batch], settings),
+                                      strict=True):
+                texts[index] = outputs[0]
+        return texts
 
     def predict(self, task: str, input: str, target: str | None = None, *, on_invalid: str = "raise") -> Prediction:
         """Answer one task input with the task's template and beam settings; the answer is typed."""

@@ -27,6 +27,13 @@ def _reject(message: str, on_invalid: str) -> None:
     warnings.warn(f"{message}; using the text as given", InvalidInputWarning, stacklevel=4)
 
 
+def canonical_groups(smiles: str) -> str | None:
+    """Each ';'-separated group canonicalized, the ';' kept (SMolInstruct writes a drug and its salt so);
+    ``None`` when a group is invalid."""
+    groups = [canonicalize_smiles(group) for group in smiles.split(";")]
+    return None if any(group is None for group in groups) else ";".join(groups)  # type: ignore[arg-type]
+
+
 def canonicalize_query(text: str, on_invalid: str = "raise") -> str:
     """``text`` with the SMILES of its first ``<SMILES> … </SMILES>`` span canonicalized.
 
@@ -43,7 +50,7 @@ def canonicalize_query(text: str, on_invalid: str = "raise") -> str:
         _reject(f"the query opens {Tag.SMILES.left} but never closes it with {Tag.SMILES.right}", on_invalid)
         return text
     smiles = text[content_at:right_at].strip()
-    canonical = canonicalize_smiles(smiles) if smiles else None
+    canonical = canonical_groups(smiles) if smiles else None
     if canonical is None:
         _reject(f"invalid SMILES in the query: {smiles!r}", on_invalid)
         return text
@@ -65,10 +72,9 @@ def prepare_task_input(task: Task, text: str, on_invalid: str = "raise") -> str:
     if not value:
         raise InvalidInputError(f"empty input for task {task.name}")
     if tag is Tag.SMILES:
-        # SMolInstruct writes some inputs as ';'-separated groups (a drug and its salt): keep them.
-        groups = [canonicalize_smiles(group) for group in value.split(";")]
-        if any(group is None for group in groups):
+        canonical = canonical_groups(value)
+        if canonical is None:
             _reject(f"invalid SMILES input for task {task.name}: {value!r}", on_invalid)
         else:
-            value = ";".join(groups)
+            value = canonical
     return value

@@ -105,7 +105,7 @@ def output_record(sample: Sample, task: Task, outputs: list[str] | None, verify:
             "output": outputs, "pred": answers}
 
 
-class _OrderedWriter:
+class OrderedWriter:
     """Collects records that finish out of order and appends them in dataset order."""
 
     def __init__(self, handle: Any, next_index: int) -> None:
@@ -117,6 +117,7 @@ class _OrderedWriter:
             self.pending[index] = record
 
     def flush(self) -> None:
+        """Append the records that now continue the file without a gap."""
         ready = []
         while self.next_index in self.pending:
             ready.append(self.pending.pop(self.next_index))
@@ -124,7 +125,8 @@ class _OrderedWriter:
         append_lines(self.handle, ready)
 
 
-def _check_existing(existing: list[dict[str, Any]], samples: Sequence[Sample], path: Path) -> None:
+def check_existing_lines(existing: list[dict[str, Any]], samples: Sequence[Sample], path: Path) -> None:
+    """Lines already in ``path`` must be answers to the first samples of this data, in order."""
     if len(existing) > len(samples):
         raise GenerationMismatchError(
             f"{path} has {len(existing)} lines but the data has {len(samples)} samples; use another --output"
@@ -150,7 +152,7 @@ def run_task(backend: Backend, task: Task, samples: Sequence[Sample], path: Path
     ``settings``: the decoding settings to use (default: the task's paper settings).
     """
     existing = recover_lines(path)
-    _check_existing(existing, samples, path)
+    check_existing_lines(existing, samples, path)
     done = len(existing)
     settings = settings or task.generation
     report = TaskReport(task.name, str(path), len(samples), done, settings=asdict(settings))
@@ -161,7 +163,7 @@ def run_task(backend: Backend, task: Task, samples: Sequence[Sample], path: Path
     bar = progress.add_task(task.name, total=len(samples), completed=done) if progress is not None else None
     started = time.perf_counter()
     with path.open("a", encoding="utf-8") as handle:
-        writer = _OrderedWriter(handle, done)
+        writer = OrderedWriter(handle, done)
         for start, stop in _windows(done, len(samples), report.batch_size * WINDOW_BATCHES):
             skipped, batches = plan_window(lengths, start, stop, report.batch_size, max_prompt_tokens)
             for index in skipped:
@@ -192,7 +194,7 @@ def _run_settings(source: ModelSource, adapter: str | None, backend_name: str, d
     }
 
 
-def _check_run_settings(output_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def check_run_settings(output_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Earlier settings of this output folder must equal this run's; returns what to write back."""
     path = output_dir / SETTINGS_FILE
     has_output = any(output.stat().st_size > 0 for output in output_dir.glob("*.jsonl"))
@@ -209,12 +211,11 @@ def _check_run_settings(output_dir: Path, settings: dict[str, Any]) -> dict[str,
     return {**earlier, **settings, "tasks": earlier.get("tasks", {})}
 
 
-def _check_task_settings(run_settings: dict[str, Any], task: Task, settings: GenerationSettings, path: Path) -> None:
-    """A task file started with other decoding settings is not continued with these."""
+def check_task_settings(run_settings: dict[str, Any], task: Task, now: dict[str, Any], path: Path) -> None:
+    """A task file started with other decoding settings (``now``'s keys) is not continued with these."""
     earlier = run_settings["tasks"].get(task.name)
     if earlier is None or not path.exists() or path.stat().st_size == 0:
         return
-    now = asdict(settings)
     before = {key: earlier.get(key, _LATER_SETTING_DEFAULTS.get(key)) for key in now}
     if before != now:
         changed = "; ".join(f"{key}: {before[key]!r} before, {value!r} now"
@@ -223,7 +224,8 @@ def _check_task_settings(run_settings: dict[str, Any], task: Task, settings: Gen
                                       f"({changed}); use another --output")
 
 
-def _progress(show: bool) -> Any:
+def progress_bar(show: bool) -> Any:
+    """A rich progress display with one bar per task (disabled when ``show`` is false)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -257,16 +259,16 @@ def generate_on_dataset(model_source: ModelSource | str | None, data: Path | str
     backend_name = backend if isinstance(backend, str) else backend.name
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    run_settings = _check_run_settings(output_dir, _run_settings(
+    run_settings = check_run_settings(output_dir, _run_settings(
         source, adapter, backend_name, data, split, prompt_format, verify, max_prompt_tokens))
     settings = {task.name: resolve_settings(task, options_for(task, decoding)) for task in selected}
     for task in selected:
-        _check_task_settings(run_settings, task, settings[task.name], output_dir / f"{task.name}.jsonl")
+        check_task_settings(run_settings, task, asdict(settings[task.name]), output_dir / f"{task.name}.jsonl")
     samples = {task.name: load_samples(data, split, task, max_samples) for task in selected}
     generator = load_backend(backend, source, adapter, device, dtype) if isinstance(backend, str) else backend
     write_json_atomic(output_dir / SETTINGS_FILE, run_settings)
     reports = []
-    with _progress(show_progress) as progress:
+    with progress_bar(show_progress) as progress:
         for task in selected:
             path = output_dir / f"{task.name}.jsonl"
             # recorded before the first line, so that a resumed task is checked against them

@@ -79,11 +79,16 @@ class HoldoutConfig:
 
 @dataclass
 class ModelConfig:
-    """The base model: a `resolve_model` argument (hub id, folder, .gguf file or ``smollm2``)."""
+    """The base model: a `resolve_model` argument (hub id, folder, .gguf file or ``smollm2``).
+
+    ``adapter``: a LoRA adapter the run starts from (an SFT run's folder). The "base" answers are then
+    that adapter's, and training continues it (GRPO after SFT: both scored on the same samples).
+    """
 
     name: str = "smollm2"
     gguf_file: str | None = None
     prompt_format: str = "paper"
+    adapter: str | None = None
 
 
 @dataclass

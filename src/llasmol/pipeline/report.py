@@ -251,6 +251,14 @@ def loss_plot_png(log: Sequence[dict[str, Any]]) -> bytes | None:
     return _figure_png(figure)
 
 
+def reward_plot_png(log: Sequence[dict[str, Any]]) -> bytes | None:
+    """A GRPO run's mean reward against optimizer step: overall, and the chemistry reward per task."""
+    from llasmol.rl.grpo import reward_figure, task_reward_series
+
+    series = task_reward_series(log)
+    return _figure_png(reward_figure(series)) if series.get("all") else None
+
+
 # ---------------------------------------------------------------------------------------------
 # examples and molecule drawings
 # ---------------------------------------------------------------------------------------------
@@ -433,6 +441,8 @@ def render_markdown(inputs: ReportInputs, rows: Sequence[TaskRow], examples: Seq
         lines += ["", f"![headline metric per task]({plot_files['metrics']})"]
     if "loss" in plot_files:
         lines += ["", "## Training loss", "", f"![loss curve]({plot_files['loss']})"]
+    if "reward" in plot_files:
+        lines += ["", "## Reward per step (GRPO)", "", f"![reward curve]({plot_files['reward']})"]
     if inputs.stage_seconds:
         lines += ["", "## Wall time per stage", "", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {name} | {seconds:.1f} |" for name, seconds in inputs.stage_seconds.items()]
@@ -525,6 +535,8 @@ def render_html(inputs: ReportInputs, rows: Sequence[TaskRow], examples: Sequenc
     parts.append(_img(plots.get("metrics"), "headline metric per task"))
     if plots.get("loss"):
         parts.append("<h2>Training loss</h2>" + _img(plots["loss"], "loss curve"))
+    if plots.get("reward"):
+        parts.append("<h2>Reward per step (GRPO)</h2>" + _img(plots["reward"], "reward curve"))
     if inputs.stage_seconds:
         cells = "".join(f"<tr><td>{html.escape(n)}</td><td class='num'>{s:.1f}</td></tr>"
                         for n, s in inputs.stage_seconds.items())
@@ -542,7 +554,9 @@ def write_report(inputs: ReportInputs, output_dir: Path | str) -> ReportFiles:
     output_dir = Path(output_dir)
     rows = task_rows(inputs.metrics)
     examples = collect_examples(inputs.predictions, [row.task for row in rows], inputs.examples_per_task)
-    plots = {"metrics": metrics_plot_png(rows), "loss": loss_plot_png(read_train_log(inputs.train_log))}
+    log = read_train_log(inputs.train_log)
+    reward = reward_plot_png(log)  # a GRPO run: its loss says little, its reward is the curve to read
+    plots = {"metrics": metrics_plot_png(rows), "loss": None if reward else loss_plot_png(log), "reward": reward}
     plot_files = {}
     for name, png in plots.items():
         if png is not None:

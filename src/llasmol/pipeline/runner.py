@@ -179,6 +179,17 @@ def _small(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
+def start_adapter(config: PipelineConfig) -> str | None:
+    """The adapter the run starts from: ``model.adapter`` (``${VAR:-default}`` expands), a folder relative to
+    the config if there is one, else the text as a hub id."""
+    from llasmol.data.build.config import expand_path, expand_variables
+
+    if not config.model.adapter:
+        return None
+    folder = expand_path(config.model.adapter, Path(config.base_dir))
+    return str(folder) if folder.exists() else expand_variables(config.model.adapter)
+
+
 def train_config_of(config: PipelineConfig, data_dir: Path, train_dir: Path) -> Any:
     """The training stage's TrainConfig: the preset, the config's overrides, and the pipeline's paths."""
     from llasmol.train.config import preset
@@ -188,6 +199,8 @@ def train_config_of(config: PipelineConfig, data_dir: Path, train_dir: Path) -> 
     overrides.setdefault("train_split", config.data.train_split)
     if config.torch_threads:
         overrides.setdefault("num_threads", config.torch_threads)
+    if config.model.adapter:
+        overrides.setdefault("adapter", start_adapter(config))
     return preset(config.train.preset, output_dir=str(train_dir), model=config.model.name,
                   gguf_file=config.model.gguf_file, data=str(data_dir), tasks=config.task_names, **overrides)
 
@@ -195,18 +208,24 @@ def train_config_of(config: PipelineConfig, data_dir: Path, train_dir: Path) -> 
 def run_train_stage(config: PipelineConfig, data_dir: Path, train_dir: Path,
                     max_minutes: float | None = None) -> dict[str, Any]:
     """Fine-tune; ``max_minutes`` (a time budget's share) caps the preset's and the overrides' own limit."""
-    from llasmol.train.trainer import train
-
     # A fresh run's folder was moved aside, so checkpoints there are this run's: continue from them.
     train_config = dataclasses.replace(train_config_of(config, data_dir, train_dir), resume=True)
     if max_minutes is not None:
         limits = [minutes for minutes in (train_config.max_minutes, max_minutes) if minutes is not None]
         train_config = dataclasses.replace(train_config, max_minutes=min(limits))
-    result = train(train_config)
-    keep = ("global_step", "planned_steps", "train_loss", "eval_loss", "tokens", "tokens_per_second",
-            "runtime_seconds", "stopped_by_time")
-    return ({key: getattr(result, key) for key in keep} | {"max_minutes": train_config.max_minutes}
-            | {"log_path": result.log_path, "curve_path": result.curve_path})
+    if train_config.method == "grpo":
+        from llasmol.rl.grpo import train_grpo
+
+        result = train_grpo(train_config)
+        keep = ("global_step", "planned_steps", "prompts", "mean_reward", "reward_by_task", "runtime_seconds",
+                "stopped_by_time", "log_path", "curve_path")
+    else:
+        from llasmol.train.trainer import train
+
+        result = train(train_config)
+        keep = ("global_step", "planned_steps", "train_loss", "eval_loss", "tokens", "tokens_per_second",
+                "runtime_seconds", "stopped_by_time", "log_path", "curve_path")
+    return {key: getattr(result, key) for key in keep} | {"max_minutes": train_config.max_minutes}
 
 
 def training_minutes(budget_minutes: float, elapsed_seconds: float, generation_seconds: float | None) -> float:
@@ -228,7 +247,7 @@ def _generation_kwargs(config: PipelineConfig) -> dict[str, Any]:
     return {key: value for key, value in config.generate.options.items() if key not in DECODING_OPTION_NAMES}
 
 
-def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path, adapter: Path | None) -> dict:
+def run_generate_stage(config: PipelineConfig, data_dir: Path, output_dir: Path, adapter: Path | str | None) -> dict:
     """Answers of the base model (``adapter=None``) or the fine-tuned one on the eval split."""
     from llasmol.generate import generate_on_dataset, load_backend
     from llasmol.models import resolve_model
@@ -327,7 +346,8 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
     source = resolve_model(config.model.name, config.model.gguf_file)
     settings = {
         "config": f"{config.name} ({config.source})",
-        "model": source.label,
+        "model": source.label + (f", starting from the adapter {start_adapter(config)} (the \"base\" answers are "
+                                 "its answers)" if config.model.adapter else ""),
         "data": str(data_dir),
         "tasks": ", ".join(config.task_names or ["all tasks in the data"]),
         "evaluated on": f"split {config.data.eval_split!r}"
@@ -343,11 +363,14 @@ def _report_settings(config: PipelineConfig, data_dir: Path, train_summary: dict
         if train_summary.get("stopped_by_time"):
             steps += (f" of {train_summary.get('planned_steps')} planned (the time budget gave training "
                       f"{train_summary.get('max_minutes'):.1f} min)")
-        settings["training result"] = f"{steps}, mean training loss {shown_loss}"
+        reward = train_summary.get("mean_reward")
+        grpo = isinstance(reward, (int, float))
+        settings["training result"] = (f"{steps} of GRPO, last logged mean reward {reward:.3f}" if grpo
+                                       else f"{steps}, mean training loss {shown_loss}")
     return settings
 
 
-def _report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
+def report_notes(config: PipelineConfig, data_dir: Path) -> list[str]:
     notes = []
     tasks = resolve_tasks(config.task_names) if config.task_names else []
     used = {task.name: resolve_settings(task, config.decoding_options(task.name)) for task in tasks}
@@ -491,7 +514,7 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
     }
 
     def generate(label: str) -> None:
-        adapter = train_dir if label == FINETUNED else None
+        adapter = train_dir if label == FINETUNED else start_adapter(config)
         results.run(f"generate-{label}", hashes[label], [predictions[label]],
                     lambda: run_generate_stage(config, eval_dir, predictions[label], adapter))
 
@@ -534,7 +557,7 @@ def run_pipeline(config: PipelineConfig, output_dir: Path | str, *, force: Seque
             inputs = ReportInputs(
                 metrics=metrics, title=config.report.title or f"llasmol: {config.name}",
                 predictions=chosen, train_log=train_dir / "train_log.jsonl",
-                settings=_report_settings(config, eval_dir, train_summary), notes=_report_notes(config, data_dir),
+                settings=_report_settings(config, eval_dir, train_summary), notes=report_notes(config, data_dir),
                 stage_seconds={name: record.seconds for name, record in stages.items()},
                 examples_per_task=config.report.examples_per_task,
             )

@@ -131,10 +131,11 @@ def _add_routes(app: FastAPI, predictor: Predictor, worker: BatchingWorker, sett
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(body: ChatCompletionBody) -> dict[str, Any] | StreamingResponse:
-        """OpenAI-compatible chat: the last user message is answered as a free-text query."""
+        """OpenAI-compatible chat: the last user message is answered as a free-text query, greedily."""
         query = _check_chat(body, settings)
         requested = body.max_completion_tokens or body.max_tokens or settings.max_chat_new_tokens
-        outcome = await _run(worker.generate(query, min(requested, settings.max_chat_new_tokens)))
+        new_tokens = min(requested, settings.max_chat_new_tokens)
+        outcome = await _run(worker.generate(query, new_tokens, body.canonicalize_smiles))
         completion = _chat_completion(predictor, settings, query, str(outcome.result))
         return _stream(completion) if body.stream else completion
 

@@ -45,3 +45,6 @@ class ChatCompletionBody(BaseModel):
     n: int = 1
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
+    canonicalize_smiles: bool = Field(
+        default=False, description="llasmol's own field: canonicalize the SMILES of the query's first <SMILES> span "
+        "before answering (the web page sets it). Without it the message is answered exactly as sent.")

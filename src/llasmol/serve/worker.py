@@ -31,7 +31,7 @@ class Predictor(Protocol):
 
     def predict_batch(self, requests: list[Any]) -> list[Any]: ...
 
-    def generate(self, query: str, *, max_new_tokens: int) -> str: ...
+    def generate_batch(self, queries: list[str], *, max_new_tokens: int, canonicalize_smiles: bool) -> list[str]: ...
 
 
 class QueueFullError(LlasmolError, RuntimeError):
@@ -50,6 +50,7 @@ class Job:
     request: Any = None
     query: str | None = None
     max_new_tokens: int = 512
+    canonicalize_smiles: bool = False
     enqueued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -115,10 +116,10 @@ class BatchingWorker:
     def queue_depth(self) -> int:
         return self._queue.qsize() if self._queue is not None else 0
 
-    async def generate(self, query: str, max_new_tokens: int) -> Outcome:
+    async def generate(self, query: str, max_new_tokens: int, canonicalize_smiles: bool = False) -> Outcome:
         """Queue one free-text query and wait for the answer text."""
         return await self._submit(Job(asyncio.get_running_loop().create_future(), query=query,
-                                      max_new_tokens=max_new_tokens))
+                                      max_new_tokens=max_new_tokens, canonicalize_smiles=canonicalize_smiles))
 
     async def predict(self, request: Any) -> Outcome:
         """Queue one task prediction and wait for it (raises the predictor's error for this request)."""
@@ -172,7 +173,8 @@ class BatchingWorker:
         return batch
 
     def _run_batch(self, batch: list[Job]) -> list[Outcome]:
-        """On the model thread: task predictions in one ``predict_batch`` call, free-text queries one by one."""
+        """On the model thread: task predictions in one ``predict_batch`` call, free-text queries in one
+        ``generate_batch`` call per new-token limit."""
         started = time.perf_counter()
         self.stats.batches += 1
         self.stats.requests += len(batch)
@@ -180,10 +182,12 @@ class BatchingWorker:
         predictions = [job for job in batch if job.query is None]
         results: dict[int, tuple[Any, BaseException | None]] = {}
         results.update(self._predict_together(predictions))
+        groups: dict[tuple[int, bool], list[Job]] = {}
         for job in batch:
             if job.query is not None:
-                results[id(job)] = self._call(
-                    lambda job=job: self.predictor.generate(job.query, max_new_tokens=job.max_new_tokens))
+                groups.setdefault((job.max_new_tokens, job.canonicalize_smiles), []).append(job)
+        for jobs in groups.values():
+            results.update(self._generate_together(jobs))
         model_s = time.perf_counter() - started
         return [
             Outcome(*results[id(job)], batch_size=len(batch), queued_s=started - job.enqueued_at, model_s=model_s)
@@ -204,6 +208,21 @@ class BatchingWorker:
         return {
             id(job): self._call(lambda job=job: self.predictor.predict_batch([job.request])[0]) for job in jobs
         }
+
+    def _generate_together(self, jobs: list[Job]) -> dict[int, tuple[Any, BaseException | None]]:
+        """Free-text queries with one new-token limit in one call; if it fails, each query alone."""
+        def answer(group: list[Job]) -> list[str]:
+            return self.predictor.generate_batch([str(job.query) for job in group],
+                                                 max_new_tokens=group[0].max_new_tokens,
+                                                 canonicalize_smiles=group[0].canonicalize_smiles)
+
+        texts, error = self._call(lambda: answer(jobs))
+        if error is None:
+            return {id(job): (text, None) for job, text in zip(jobs, texts, strict=True)}
+        if len(jobs) == 1:
+            return {id(jobs[0]): (None, error)}
+        self.stats.failed_batches += 1
+        return {id(job): self._call(lambda job=job: answer([job])[0]) for job in jobs}
 
     @staticmethod
     def _call(function: Any) -> tuple[Any, BaseException | None]:

@@ -5,7 +5,14 @@ the paper's reported figures (``baselines``: the paper's rows of GPT-4, Claude 3
 """
 
 from llasmol.tasks.baselines import LLASMOL_MISTRAL, ZERO_SHOT_ROWS, paper_rows
-from llasmol.tasks.extraction import extract_answer, extract_answers
+from llasmol.tasks.extraction import (
+    EXTRACTION_MODES,
+    extract_answer,
+    extract_answer_lenient,
+    extract_answers,
+    extract_answers_as,
+    split_reasoning,
+)
 from llasmol.tasks.registry import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_MAX_PROMPT_TOKENS,
@@ -24,6 +31,7 @@ from llasmol.tasks.registry import (
 __all__ = [
     "DEFAULT_MAX_NEW_TOKENS",
     "DEFAULT_MAX_PROMPT_TOKENS",
+    "EXTRACTION_MODES",
     "LLASMOL_MISTRAL",
     "TASKS",
     "TASK_NAMES",
@@ -35,8 +43,11 @@ __all__ = [
     "Task",
     "UnknownTaskError",
     "extract_answer",
+    "extract_answer_lenient",
     "extract_answers",
+    "extract_answers_as",
     "get_task",
     "paper_rows",
     "resolve_tasks",
+    "split_reasoning",
 ]

@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+METHODS = ("sft", "grpo")
 PAPER_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -52,9 +53,10 @@ class Precision(str, Enum):
     FP32 = "fp32"
 
 
-def _option(help_text: str, *flags: str) -> dict[str, Any]:
-    """A field's command-line help and extra flags (besides ``--field-name``)."""
-    return {"help": help_text, "flags": flags}
+def _option(help_text: str, *flags: str, task_keys: bool = False) -> dict[str, Any]:
+    """A field's command-line help and extra flags (besides ``--field-name``); ``task_keys``: a mapping's
+    keys are task names (short names accepted)."""
+    return {"help": help_text, "flags": flags, "task_keys": task_keys}
 
 
 @dataclass
@@ -72,7 +74,7 @@ class TrainConfig:
     tasks: list[str] | None = field(default=None, metadata=_option(
         "Tasks, full or short names (repeat or comma-separate; default: all in the data).", "-t"))
     task_weights: dict[str, float] = field(default_factory=dict, metadata=_option(
-        "TASK=WEIGHT (repeat or comma-separate): a task's samples per epoch x weight (default 1)."))
+        "TASK=WEIGHT (repeat or comma-separate): a task's samples per epoch x weight (default 1).", task_keys=True))
     train_split: str = field(default="train", metadata=_option("Split to train on."))
     eval_split: str | None = field(default="validation", metadata=_option(
         "Split for the validation loss; 'none' for none."))
@@ -99,6 +101,20 @@ class TrainConfig:
         "Module names (comma-separated), or all-linear."))
     lora_layers: int | None = field(default=None, metadata=_option(
         "Adapt only the top N transformer layers (the backward pass stops below them)."))
+
+    # reinforcement learning (method grpo; see llasmol.rl)
+    method: str = field(default="sft", metadata=_option(
+        "sft (supervised fine-tuning) or grpo (reinforcement learning from chemistry-checked rewards)."))
+    adapter: str | None = field(default=None, metadata=_option(
+        "grpo: start from this LoRA adapter (an SFT run folder) instead of a new one."))
+    group_size: int = field(default=8, metadata=_option(
+        "grpo: completions sampled per prompt; rewards are compared within the group."))
+    kl_coef: float = field(default=0.0, metadata=_option(
+        "grpo: weight of the KL penalty to the starting model (beta; 0, TRL's default, turns it off)."))
+    max_new_tokens: int = field(default=128, metadata=_option("grpo: new tokens per sampled completion."))
+    temperature: float = field(default=1.0, metadata=_option("grpo: sampling temperature of the completions."))
+    reward_weights: dict[str, float] = field(default_factory=lambda: {"chemistry": 1.0, "format": 0.1},
+                                             metadata=_option("grpo: REWARD=WEIGHT of chemistry and format."))
 
     # optimisation
     learning_rate: float = field(default=1e-4, metadata=_option("Peak learning rate.", "--lr"))
@@ -156,6 +172,11 @@ class TrainConfig:
             raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
         if any(weight < 0 for weight in self.task_weights.values()):
             raise ValueError("task weights must not be negative")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        if self.method == "grpo" and (self.group_size < 2 or self.batch_size % self.group_size):
+            raise ValueError(f"grpo: batch_size ({self.batch_size} completions) must be a multiple of group_size "
+                             f"({self.group_size}, at least 2)")
 
     @property
     def output_path(self) -> Path:

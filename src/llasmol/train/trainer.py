@@ -97,15 +97,15 @@ class TrainResult:
 # ------------------------------------------------------------------------------------------- model
 
 
-def _uses_cuda() -> bool:
+def uses_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def _mixed_precision(precision: Precision) -> str:
+def mixed_precision(precision: Precision) -> str:
     """``bf16``, ``fp16`` or ``fp32`` for this hardware."""
     if precision is not Precision.AUTO:
         return precision.value
-    if _uses_cuda():
+    if uses_cuda():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if torch.backends.mps.is_available():
         return "fp32"
@@ -122,7 +122,7 @@ def _cpu_has_bf16() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
-def _load_model(config: TrainConfig, source: ModelSource, tokenizer: Any, mixed: str) -> Any:
+def load_training_model(config: TrainConfig, source: ModelSource, tokenizer: Any, mixed: str) -> Any:
     """The causal LM to train; LoRA on bf16 hardware keeps the frozen base weights in bf16."""
     base_dtype = torch.bfloat16 if (mixed == "bf16" and config.finetuning is Finetuning.LORA) else torch.float32
     model = load_causal_lm(source, dtype=base_dtype)
@@ -136,7 +136,7 @@ def _load_model(config: TrainConfig, source: ModelSource, tokenizer: Any, mixed:
     return model
 
 
-def _apply_lora(model: Any, config: TrainConfig) -> tuple[Any, list[str]]:
+def apply_lora(model: Any, config: TrainConfig) -> tuple[Any, list[str]]:
     from peft import LoraConfig, TaskType, get_peft_model
 
     targets = resolve_lora_targets(model, config.lora_targets)
@@ -278,7 +278,7 @@ def _training_arguments(config: TrainConfig, mixed: str, accumulation: int, tota
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
         seed=config.seed, data_seed=config.seed, train_sampling_strategy="sequential",
         remove_unused_columns=False, prediction_loss_only=True, report_to=[], disable_tqdm=True,
-        dataloader_num_workers=config.dataloader_workers, use_cpu=not _uses_cuda(),
+        dataloader_num_workers=config.dataloader_workers, use_cpu=not uses_cuda(),
     )
     known = {item.name for item in dataclasses.fields(TrainingArguments)}
     if "activation_checkpointing" not in known:  # transformers before the rename
@@ -299,11 +299,12 @@ def _warmup_steps(config: TrainConfig, total_steps: int) -> int:
 # -------------------------------------------------------------------------------------- bookkeeping
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a run depends on, for ``run_info.json``."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("llasmol", "torch", "transformers", "peft", "accelerate", "datasets", "tokenizers", "numpy"):
+    for package in ("llasmol", "torch", "transformers", "peft", "accelerate", "datasets", "tokenizers", "numpy", "trl"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -311,14 +312,15 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _hardware() -> dict[str, Any]:
+def hardware_info() -> dict[str, Any]:
+    """The platform, torch's CPU threads and the GPUs, for ``run_info.json``."""
     info: dict[str, Any] = {"platform": platform.platform(), "cpu_threads": torch.get_num_threads()}
-    if _uses_cuda():
+    if uses_cuda():
         info["gpus"] = [torch.cuda.get_device_name(index) for index in range(torch.cuda.device_count())]
     return info
 
 
-def _check_resume(config: TrainConfig, state: PartialState) -> str | None:
+def check_resume(config: TrainConfig, state: PartialState) -> str | None:
     """The checkpoint to resume from (None: fresh start); refuses to mix two runs in one folder.
 
     Resuming, the main process first sets incomplete checkpoints aside; the last complete one is used.
@@ -381,7 +383,7 @@ def _free_memory() -> None:
     import gc
 
     gc.collect()
-    if _uses_cuda():
+    if uses_cuda():
         torch.cuda.empty_cache()
 
 
@@ -398,6 +400,15 @@ def _out_of_memory_message(config: TrainConfig, fitting: int | None, world_size:
 # -------------------------------------------------------------------------------------------- entry
 
 
+def configure_threads(config: TrainConfig) -> None:
+    """torch's CPU threads: ``num_threads`` if set, else 1 on a machine other work keeps busy (with a warning)."""
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    elif not uses_cuda() and (busy := busy_machine_threads()) is not None:
+        torch.set_num_threads(busy[0])
+        warnings.warn(busy[1], BusyMachineWarning, stacklevel=3)
+
+
 def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> TrainResult:
     """Fine-tune ``config.model`` on ``config.data``; see :class:`TrainConfig` for every setting."""
     from accelerate import PartialState
@@ -405,15 +416,14 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
 
     if config.data is None:
         raise ValueError("no training data: set data (--data; a SMolInstruct folder, zip or raw split folders)")
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
-    elif not _uses_cuda() and (busy := busy_machine_threads()) is not None:
-        torch.set_num_threads(busy[0])
-        warnings.warn(busy[1], BusyMachineWarning, stacklevel=2)
+    if config.method != "sft":
+        raise ValueError(f"train() runs supervised fine-tuning; method {config.method!r} runs with "
+                         "llasmol.rl.train_grpo")
+    configure_threads(config)
     started = time.monotonic()
     output = config.output_path
-    state = PartialState(cpu=not _uses_cuda())
-    resume_from = _check_resume(config, state)
+    state = PartialState(cpu=not uses_cuda())
+    resume_from = check_resume(config, state)
 
     # load
     source = resolve_model(config.model, config.gguf_file)
@@ -455,12 +465,12 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
                                          pad_token_id=tokenizer.pad_token_id, loss_on=config.loss_on)
 
     # model
-    mixed = _mixed_precision(config.precision)
+    mixed = mixed_precision(config.precision)
     set_seed(config.seed)
-    model = _load_model(config, source, tokenizer, mixed)
+    model = load_training_model(config, source, tokenizer, mixed)
     lora_targets = None
     if config.finetuning is Finetuning.LORA:
-        model, lora_targets = _apply_lora(model, config)
+        model, lora_targets = apply_lora(model, config)
 
     run_info = {
         "config": config.to_dict(),
@@ -477,8 +487,8 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
                      "gradient_accumulation_steps": accumulation,
                      "effective_batch_size": config.micro_batch_size * per_step, "optimizer_steps": total_steps,
                      "warmup_steps": warmup, "micro_batches": len(plan)},
-        "versions": _versions(),
-        "hardware": _hardware(),
+        "versions": library_versions(),
+        "hardware": hardware_info(),
     }
     if state.is_main_process:
         output.mkdir(parents=True, exist_ok=True)

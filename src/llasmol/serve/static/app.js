@@ -115,7 +115,7 @@ async function askChat(query) {
   const started = performance.now();
   const completion = await fetchJson("/v1/chat/completions", {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ messages: [{ role: "user", content: query }] }),
+    body: JSON.stringify({ messages: [{ role: "user", content: query }], canonicalize_smiles: true }),
   });
   const content = completion.choices[0].message.content;
   return {
