@@ -41,3 +41,17 @@ def test_a_bad_option_value_is_one_line():
     assert result.exit_code == 1 and "--task-weights: expected KEY=VALUE" in result.output
     result = CliRunner().invoke(app, ["train", "--data", "x", "--batching", "sideways"])
     assert result.exit_code == 1 and "'sideways' is not a valid Batching" in result.output
+
+
+def test_every_generate_config_field_is_a_generate_option_with_its_help():
+    from llasmol.generate import GenerateConfig
+
+    command = typer.main.get_command(app).commands["generate"]
+    options = {parameter.name: parameter for parameter in command.params}
+    assert set(options) == {field.name for field in dataclasses.fields(GenerateConfig)}
+    for field in dataclasses.fields(GenerateConfig):
+        assert f"--{field.name.replace('_', '-')}" in options[field.name].opts
+        assert options[field.name].help == field.metadata["help"]
+    given = {"data": "d", "output": "o", "tasks": ["FS,NC-S2F"], "num_beams": 1, "max_new_tokens": 40, "verify": None}
+    assert GenerateConfig(**config_values(GenerateConfig, given)) == GenerateConfig(
+        data="d", output="o", tasks=["FS", "NC-S2F"], num_beams=1, max_new_tokens=40)

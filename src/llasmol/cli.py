@@ -25,7 +25,6 @@ from llasmol.errors import LlasmolError
 from llasmol.files import write_error_message
 
 if TYPE_CHECKING:
-    from llasmol.generate import DecodingOptions
     from llasmol.train import TrainConfig
 
 console = Console()
@@ -343,84 +342,26 @@ _register_train_command()
 # ---------------------------------------------------------------------------------------------
 
 
-@app.command("generate")
-def generate_command(
-    data: Annotated[str, typer.Option("--data", help="SMolInstruct data: release folder/zip or raw split folder.")],
-    output: Annotated[Path, typer.Option("--output", help="Folder for <task>.jsonl (a rerun resumes).")],
-    model: Annotated[str | None, typer.Option("--model", help="Hub id, folder, .gguf file or 'smollm2'; with "
-                                              "--backend openai, the model name the endpoint serves.")] = None,
-    adapter: Annotated[Path | None, typer.Option("--adapter", help="PEFT adapter folder.")] = None,
-    gguf_file: Annotated[str | None, typer.Option("--gguf-file", help="GGUF file inside --model.")] = None,
-    split: Annotated[str, typer.Option("--split", help="train, validation or test.")] = "test",
-    tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Task names (repeat or comma-separate).")] = None,
-    backend: Annotated[str, typer.Option("--backend", help="hf, vllm or openai (any OpenAI-protocol endpoint).")
-                       ] = "hf",
-    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Prompts per batch.")] = None,
-    max_samples: Annotated[int | None, typer.Option("--max-samples", min=1, help="First N per task.")] = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Top answer = first beam valid for its type.")] = False,
-    prompt_format: Annotated[str, typer.Option("--prompt-format", help="paper or chat.")] = "paper",
-    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:1 (default: GPU if any).")] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help="float32, bfloat16, float16 (default: auto).")] = None,
-    num_beams: Annotated[int | None, typer.Option("--num-beams", min=1, help="Beams of every task (default: "
-                                                  "the paper's per task; 1 is greedy).")] = None,
-    num_return_sequences: Annotated[int | None, typer.Option(
-        "--num-return-sequences", min=1, help="Answers kept per sample (default: the paper's, at most the beams).")
-    ] = None,
-    max_new_tokens: Annotated[int | None, typer.Option(
-        "--max-new-tokens", min=1, help="New-token limit of every task (default: the paper's per task).")] = None,
-    no_repeat_ngram_size: Annotated[int | None, typer.Option(
-        "--no-repeat-ngram-size", min=1, help="Never generate an n-gram of this many tokens twice (hf only).")
-    ] = None,
-    base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="openai: the endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
-    api_key_env: Annotated[str, typer.Option(
-        "--api-key-env", help="openai: the environment variable holding the API key.")] = "OPENAI_API_KEY",
-    system_prompt: Annotated[str, typer.Option(
-        "--system-prompt", help="openai: zero-shot (the task's prompt asking for tagged answers) or none.")
-    ] = "zero-shot",
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="openai: requests in flight.")] = 4,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="openai: seconds per request.")] = 300.0,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="openai: retries of a failed request "
-                                         "(429, 5xx, lost connection), with backoff.")] = 6,
-    token_limit_field: Annotated[str, typer.Option(
-        "--token-limit-field", help="openai: max_completion_tokens, or max_tokens for older servers.")
-    ] = "max_completion_tokens",
-) -> None:
-    """Generate answers on a data split: one <task>.jsonl per task, in the format `llasmol evaluate` reads."""
-    from llasmol.generate import DecodingOptions, generate_on_dataset
+def _generate_command(**given: Any) -> None:
+    """Generate answers on a data split: one <task>.jsonl per task, in the format `llasmol evaluate` reads.
 
-    task_names = [name.strip() for item in tasks or [] for name in item.split(",") if name.strip()] or None
-    decoding = DecodingOptions(num_beams, num_return_sequences, max_new_tokens, no_repeat_ngram_size)
-    if backend == "openai":
-        from llasmol.generate.endpoint import Endpoint, generate_with_endpoint
+    Each option is a field of llasmol.generate.GenerateConfig, named as in a config.
+    """
+    from llasmol.generate.config import GenerateConfig, run_generation
 
-        _check_endpoint_options(base_url, model, adapter, verify, decoding)
-        endpoint = Endpoint(str(base_url), str(model), api_key_env, concurrency, timeout, retries,
-                            token_limit_field=token_limit_field)
-        summary = generate_with_endpoint(endpoint, data, split, task_names, output, max_samples=max_samples,
-                                         system_prompts=system_prompt, decoding=decoding)
-    else:
-        summary = generate_on_dataset(
-            model, data, split, task_names, output, adapter=None if adapter is None else str(adapter),
-            backend=backend, batch_size=batch_size, max_samples=max_samples, verify=verify,
-            prompt_format=prompt_format, gguf_file=gguf_file, device=device, dtype=dtype, decoding=decoding,
-        )
-    _print_generation_summary(summary)
+    _print_generation_summary(run_generation(GenerateConfig(**config_values(GenerateConfig, given))))
 
 
-def _check_endpoint_options(base_url: str | None, model: str | None, adapter: Path | None, verify: bool,
-                            decoding: DecodingOptions) -> None:
-    """The openai backend needs an endpoint and a model name, and has no beams, adapters or --verify."""
-    if not base_url or not model:
-        fail("--backend openai needs --base-url and --model (the name the endpoint serves)")
-    unusable = [flag for flag, given in (("--adapter", adapter is not None), ("--verify", verify),
-                                         ("--num-beams", decoding.num_beams not in (None, 1)),
-                                         ("--num-return-sequences", decoding.num_return_sequences not in (None, 1)),
-                                         ("--no-repeat-ngram-size", decoding.no_repeat_ngram_size is not None))
-                if given]
-    if unusable:
-        fail(f"{', '.join(unusable)}: not available through the OpenAI protocol (one answer per sample at "
-             "temperature 0)")
+def _register_generate_command() -> None:
+    from llasmol.generate.config import GenerateConfig
+
+    parameters = config_parameters(GenerateConfig)
+    _generate_command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    _generate_command.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    app.command("generate")(_generate_command)
+
+
+_register_generate_command()
 
 
 def _print_generation_summary(summary: dict[str, Any]) -> None:

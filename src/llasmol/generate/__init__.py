@@ -4,6 +4,7 @@ from llasmol.generate.adapters import AdapterMismatchError, check_adapter
 from llasmol.generate.answers import first_valid_index, is_valid_answer, parse_answer, verified_order
 from llasmol.generate.api import LlaSMol, Prediction, PredictRequest, PromptTooLongError, build_prediction
 from llasmol.generate.backends import BACKEND_NAMES, Backend, BackendUnavailableError, load_backend
+from llasmol.generate.config import GenerateConfig, GenerateConfigError, run_generation
 from llasmol.generate.queries import InvalidInputError, InvalidInputWarning, canonicalize_query, prepare_task_input
 from llasmol.generate.runner import GenerationMismatchError, Sample, TaskReport, generate_on_dataset, run_task
 from llasmol.generate.settings import DecodingOptionError, DecodingOptions, describe_settings, resolve_settings
@@ -15,6 +16,8 @@ __all__ = [
     "BackendUnavailableError",
     "DecodingOptionError",
     "DecodingOptions",
+    "GenerateConfig",
+    "GenerateConfigError",
     "GenerationMismatchError",
     "InvalidInputError",
     "InvalidInputWarning",
@@ -35,6 +38,7 @@ __all__ = [
     "parse_answer",
     "prepare_task_input",
     "resolve_settings",
+    "run_generation",
     "run_task",
     "verified_order",
 ]

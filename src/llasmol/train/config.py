@@ -15,6 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from llasmol.options import option
+
 METHODS = ("sft", "grpo")
 PAPER_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -53,106 +55,100 @@ class Precision(str, Enum):
     FP32 = "fp32"
 
 
-def _option(help_text: str, *flags: str, task_keys: bool = False) -> dict[str, Any]:
-    """A field's command-line help and extra flags (besides ``--field-name``); ``task_keys``: a mapping's
-    keys are task names (short names accepted)."""
-    return {"help": help_text, "flags": flags, "task_keys": task_keys}
-
-
 @dataclass
 class TrainConfig:
     """Everything a fine-tuning run needs; saved verbatim in the output folder's ``run_info.json``."""
 
     # what
-    output_dir: str = field(default="runs/llasmol", metadata=_option(
+    output_dir: str = field(default="runs/llasmol", metadata=option(
         "Run folder: adapter, checkpoints, log, loss curve.", "--output", "-o"))
-    model: str | None = field(default=None, metadata=_option(
+    model: str | None = field(default=None, metadata=option(
         "Hub id, folder or .gguf file (default: SmolLM2-135M-Instruct, offline).", "-m"))
-    gguf_file: str | None = field(default=None, metadata=_option("GGUF file inside --model."))
-    data: str | None = field(default=None, metadata=_option(
+    gguf_file: str | None = field(default=None, metadata=option("GGUF file inside --model."))
+    data: str | None = field(default=None, metadata=option(
         "SMolInstruct: data.zip, its folder, a build or raw split folders.", "-d"))
-    tasks: list[str] | None = field(default=None, metadata=_option(
+    tasks: list[str] | None = field(default=None, metadata=option(
         "Tasks, full or short names (repeat or comma-separate; default: all in the data).", "-t"))
-    task_weights: dict[str, float] = field(default_factory=dict, metadata=_option(
+    task_weights: dict[str, float] = field(default_factory=dict, metadata=option(
         "TASK=WEIGHT (repeat or comma-separate): a task's samples per epoch x weight (default 1).", task_keys=True))
-    train_split: str = field(default="train", metadata=_option("Split to train on."))
-    eval_split: str | None = field(default="validation", metadata=_option(
+    train_split: str = field(default="train", metadata=option("Split to train on."))
+    eval_split: str | None = field(default="validation", metadata=option(
         "Split for the validation loss; 'none' for none."))
-    eval_samples: int | None = field(default=512, metadata=_option(
+    eval_samples: int | None = field(default=512, metadata=option(
         "Validation samples (spread over tasks)."))
-    max_train_samples: int | None = field(default=None, metadata=_option(
+    max_train_samples: int | None = field(default=None, metadata=option(
         "Cap on training samples (spread over tasks), for quick runs."))
-    insert_core_tags: bool = field(default=True, metadata=_option("Wrap inputs in their tags as the paper does."))
-    use_selfies: bool = field(default=False, metadata=_option("Molecules as SELFIES instead of SMILES."))
+    insert_core_tags: bool = field(default=True, metadata=option("Wrap inputs in their tags as the paper does."))
+    use_selfies: bool = field(default=False, metadata=option("Molecules as SELFIES instead of SMILES."))
 
     # prompt and loss
-    prompt_format: str = field(default="paper", metadata=_option("paper or chat (the model's own template)."))
-    loss_on: str = field(default="answer", metadata=_option("answer (completion tokens only) or all."))
-    max_length: int = field(default=512, metadata=_option("Max tokens per sample."))
-    long_samples: LongSamples = field(default=LongSamples.TRUNCATE, metadata=_option(
+    prompt_format: str = field(default="paper", metadata=option("paper or chat (the model's own template)."))
+    loss_on: str = field(default="answer", metadata=option("answer (completion tokens only) or all."))
+    max_length: int = field(default=512, metadata=option("Max tokens per sample."))
+    long_samples: LongSamples = field(default=LongSamples.TRUNCATE, metadata=option(
         "truncate or drop samples over --max-length."))
 
     # method
-    finetuning: Finetuning = field(default=Finetuning.LORA, metadata=_option("lora or full."))
-    lora_r: int = field(default=16, metadata=_option("LoRA rank."))
-    lora_alpha: int = field(default=16, metadata=_option("LoRA alpha (scale = alpha / rank)."))
-    lora_dropout: float = field(default=0.05, metadata=_option("LoRA dropout."))
-    lora_targets: list[str] = field(default_factory=lambda: list(PAPER_LORA_TARGETS), metadata=_option(
+    finetuning: Finetuning = field(default=Finetuning.LORA, metadata=option("lora or full."))
+    lora_r: int = field(default=16, metadata=option("LoRA rank."))
+    lora_alpha: int = field(default=16, metadata=option("LoRA alpha (scale = alpha / rank)."))
+    lora_dropout: float = field(default=0.05, metadata=option("LoRA dropout."))
+    lora_targets: list[str] = field(default_factory=lambda: list(PAPER_LORA_TARGETS), metadata=option(
         "Module names (comma-separated), or all-linear."))
-    lora_layers: int | None = field(default=None, metadata=_option(
+    lora_layers: int | None = field(default=None, metadata=option(
         "Adapt only the top N transformer layers (the backward pass stops below them)."))
 
     # reinforcement learning (method grpo; see llasmol.rl)
-    method: str = field(default="sft", metadata=_option(
+    method: str = field(default="sft", metadata=option(
         "sft (supervised fine-tuning) or grpo (reinforcement learning from chemistry-checked rewards)."))
-    adapter: str | None = field(default=None, metadata=_option(
+    adapter: str | None = field(default=None, metadata=option(
         "grpo: start from this LoRA adapter (an SFT run folder) instead of a new one."))
-    group_size: int = field(default=8, metadata=_option(
+    group_size: int = field(default=8, metadata=option(
         "grpo: completions sampled per prompt; rewards are compared within the group."))
-    kl_coef: float = field(default=0.0, metadata=_option(
+    kl_coef: float = field(default=0.0, metadata=option(
         "grpo: weight of the KL penalty to the starting model (beta; 0, TRL's default, turns it off)."))
-    max_new_tokens: int = field(default=128, metadata=_option("grpo: new tokens per sampled completion."))
-    temperature: float = field(default=1.0, metadata=_option("grpo: sampling temperature of the completions."))
+    max_new_tokens: int = field(default=128, metadata=option("grpo: new tokens per sampled completion."))
+    temperature: float = field(default=1.0, metadata=option("grpo: sampling temperature of the completions."))
     reward_weights: dict[str, float] = field(default_factory=lambda: {"chemistry": 1.0, "format": 0.1},
-                                             metadata=_option("grpo: REWARD=WEIGHT of chemistry and format."))
+                                             metadata=option("grpo: REWARD=WEIGHT of chemistry and format."))
 
     # optimisation
-    learning_rate: float = field(default=1e-4, metadata=_option("Peak learning rate.", "--lr"))
-    lr_scheduler: str = field(default="cosine", metadata=_option("transformers' scheduler name."))
-    warmup_steps: int | None = field(default=1000, metadata=_option(
+    learning_rate: float = field(default=1e-4, metadata=option("Peak learning rate.", "--lr"))
+    lr_scheduler: str = field(default="cosine", metadata=option("transformers' scheduler name."))
+    warmup_steps: int | None = field(default=1000, metadata=option(
         "Warmup steps, capped at --max-warmup-fraction of the run's optimizer steps."))
-    warmup_fraction: float | None = field(default=None, metadata=_option(
+    warmup_fraction: float | None = field(default=None, metadata=option(
         "Warmup as a fraction of the run (used instead of --warmup-steps)."))
-    max_warmup_fraction: float = field(default=0.1, metadata=_option("Cap on the warmup's share of the run."))
-    weight_decay: float = field(default=0.0, metadata=_option("AdamW weight decay."))
-    max_grad_norm: float = field(default=1.0, metadata=_option("Gradient clipping norm."))
-    epochs: float = field(default=3.0, metadata=_option("Epochs (may be fractional)."))
-    max_steps: int | None = field(default=None, metadata=_option("Optimizer steps (overrides --epochs)."))
-    max_minutes: float | None = field(default=None, metadata=_option(
+    max_warmup_fraction: float = field(default=0.1, metadata=option("Cap on the warmup's share of the run."))
+    weight_decay: float = field(default=0.0, metadata=option("AdamW weight decay."))
+    max_grad_norm: float = field(default=1.0, metadata=option("Gradient clipping norm."))
+    epochs: float = field(default=3.0, metadata=option("Epochs (may be fractional)."))
+    max_steps: int | None = field(default=None, metadata=option("Optimizer steps (overrides --epochs)."))
+    max_minutes: float | None = field(default=None, metadata=option(
         "Stop after this many minutes (load included); the LR schedule ends with the time."))
-    batch_size: int = field(default=512, metadata=_option("Samples per optimizer step, over all processes."))
-    micro_batch_size: int = field(default=8, metadata=_option("Samples per forward pass and process."))
-    batching: Batching = field(default=Batching.PACKED, metadata=_option("packed, grouped or padded."))
-    gradient_checkpointing: bool = field(default=False, metadata=_option("Recompute activations to save memory."))
-    precision: Precision = field(default=Precision.AUTO, metadata=_option("auto, bf16, fp16 or fp32."))
-    attn_implementation: str | None = field(default=None, metadata=_option(
+    batch_size: int = field(default=512, metadata=option("Samples per optimizer step, over all processes."))
+    micro_batch_size: int = field(default=8, metadata=option("Samples per forward pass and process."))
+    batching: Batching = field(default=Batching.PACKED, metadata=option("packed, grouped or padded."))
+    gradient_checkpointing: bool = field(default=False, metadata=option("Recompute activations to save memory."))
+    precision: Precision = field(default=Precision.AUTO, metadata=option("auto, bf16, fp16 or fp32."))
+    attn_implementation: str | None = field(default=None, metadata=option(
         "Attention kernel: sdpa, eager, flash_attention_2 (default: the preset's, else the model's).", "--attention"))
-    seed: int = field(default=13, metadata=_option("Seed of LoRA init, data order and dropout."))
+    seed: int = field(default=13, metadata=option("Seed of LoRA init, data order and dropout."))
 
     # bookkeeping
-    logging_steps: int = field(default=10, metadata=_option("Log every N steps."))
-    eval_steps: int | None = field(default=200, metadata=_option("Validation loss every N steps."))
-    eval_on_start: bool = field(default=True, metadata=_option("Validation loss before the first step."))
-    save_steps: int = field(default=500, metadata=_option("Checkpoint every N steps."))
-    save_total_limit: int | None = field(default=3, metadata=_option("Checkpoints kept."))
-    resume: bool = field(default=False, metadata=_option("Continue from the last checkpoint in the run folder."))
-    merge: bool = field(default=False, metadata=_option("Also write the merged model to <run folder>/merged."))
-    log_sample_ids: bool = field(default=False, metadata=_option("Log the sample ids of every optimizer step."))
-    progress: bool = field(default=True, metadata=_option("Show the progress bar."))
-    num_threads: int | None = field(default=None, metadata=_option(
+    logging_steps: int = field(default=10, metadata=option("Log every N steps."))
+    eval_steps: int | None = field(default=200, metadata=option("Validation loss every N steps."))
+    eval_on_start: bool = field(default=True, metadata=option("Validation loss before the first step."))
+    save_steps: int = field(default=500, metadata=option("Checkpoint every N steps."))
+    save_total_limit: int | None = field(default=3, metadata=option("Checkpoints kept."))
+    resume: bool = field(default=False, metadata=option("Continue from the last checkpoint in the run folder."))
+    merge: bool = field(default=False, metadata=option("Also write the merged model to <run folder>/merged."))
+    log_sample_ids: bool = field(default=False, metadata=option("Log the sample ids of every optimizer step."))
+    progress: bool = field(default=True, metadata=option("Show the progress bar."))
+    num_threads: int | None = field(default=None, metadata=option(
         "torch CPU threads (default: one per core, or 1 when other work already keeps every core busy).",
         "--threads"))
-    dataloader_workers: int = field(default=0, metadata=_option("Data loader worker processes."))
+    dataloader_workers: int = field(default=0, metadata=option("Data loader worker processes."))
 
     def __post_init__(self) -> None:
         self.long_samples = LongSamples(self.long_samples)
