@@ -412,15 +412,15 @@ def evaluate_command(
     """Score predictions with the paper's metrics; print the comparison with the paper's LlaSMol-Mistral row."""
     import warnings
 
+    names = [name.strip() for value in tasks or [] for name in value.split(",") if name.strip()] or None
     if protocol == "opencompass":
-        _evaluate_opencompass(predictions_dir, tasks, output, mini_set)
+        _evaluate_opencompass(predictions_dir, names, output, mini_set)
         return
     if protocol != "paper" or mini_set:
         fail("--protocol is paper or opencompass; --mini-set is for --protocol opencompass")
 
     from llasmol.evaluate import EvaluationWarning, evaluate_predictions, metrics_name, render_table, report_name
 
-    names = [name.strip() for value in tasks or [] for name in value.split(",") if name.strip()] or None
     output = output or predictions_dir / metrics_name(extraction)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EvaluationWarning)
@@ -434,12 +434,11 @@ def evaluate_command(
     console.print(f"Wrote {output} and {output.parent / report_name(extraction)}", highlight=False)
 
 
-def _evaluate_opencompass(predictions_dir: Path, tasks: list[str] | None, output: Path | None,
+def _evaluate_opencompass(predictions_dir: Path, names: list[str] | None, output: Path | None,
                           mini_set: bool) -> None:
     """Score with OpenCompass's protocol; print each task's figures and OpenCompass's summary average."""
     from llasmol.evaluate.opencompass import evaluate_opencompass, summary_score, write_opencompass_metrics
 
-    names = [name.strip() for value in tasks or [] for name in value.split(",") if name.strip()] or None
     results = evaluate_opencompass(predictions_dir, names, mini_set=mini_set)
     table = Table(title=f"OpenCompass's protocol{' (mini set)' if mini_set else ''}: {predictions_dir}")
     for column in ("task", "figures"):

@@ -25,12 +25,12 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from llasmol.chem import FormulaError, parse_formula
-from llasmol.data.raw import DataFormatError, iter_json_lines
+from llasmol.data.raw import DataFormatError
 from llasmol.errors import LlasmolError
 from llasmol.evaluate.captions import meteor
 from llasmol.evaluate.evaluator import task_files
 from llasmol.evaluate.gold import InvalidGoldError
-from llasmol.evaluate.records import EvaluationWarning, PredictionRecord, read_predictions
+from llasmol.evaluate.records import EvaluationWarning, PredictionRecord, read_prediction_lines
 from llasmol.evaluate.resources import ensure_wordnet
 from llasmol.files import write_json_atomic
 from llasmol.tasks import Task, get_task
@@ -336,10 +336,7 @@ def _gold(record: PredictionRecord, path: Path) -> str:
 def read_replies(path: Path | str, task: Task) -> list[tuple[PredictionRecord, str]]:
     """Each line's record (read as the paper's protocol reads it) and raw reply, in file order."""
     path = Path(path)
-    records = read_predictions(path, task)
-    with path.open(encoding="utf-8") as handle:
-        items = [item for _, item in iter_json_lines(handle, path)]
-    return [(record, _reply(item, record, path)) for record, item in zip(records, items, strict=True)]
+    return [(record, _reply(item, record, path)) for record, item in read_prediction_lines(path, task)]
 
 
 def _score_file(task: Task, path: Path, mini_set: bool) -> Metrics | None:

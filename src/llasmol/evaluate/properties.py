@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from llasmol.evaluate.gold import InvalidGoldError
 from llasmol.evaluate.isolation import ScoringErrors, read_answer
+from llasmol.tasks import read_number
 
 Answers = Sequence[str | None]
 
@@ -21,13 +22,6 @@ def _first_answer(sample: Answers | None) -> str:
     return sample[0].strip()
 
 
-def _finite_float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
 
 def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]],
                   errors: ScoringErrors | None = None) -> dict[str, float | int | None]:
@@ -39,14 +33,14 @@ def score_numbers(answers: Sequence[Answers | None], golds: Sequence[Sequence[st
     no_answer = invalid = 0
     squared_errors = []
     for index, (sample, sample_golds) in enumerate(zip(answers, golds, strict=True)):
-        gold = _finite_float(sample_golds[0])
+        gold = read_number(sample_golds[0])
         if gold is None:
             raise InvalidGoldError(sample_golds[0], "not a number")
         text = _first_answer(sample)
         if not text:
             no_answer += 1
             continue
-        value = read_answer(_finite_float, text, index, errors)
+        value = read_answer(read_number, text, index, errors)
         if value is None:
             invalid += 1
             continue

@@ -101,8 +101,9 @@ def _record_of_line(item: Any, task: Task, path: Path, line: int, extraction: st
     )
 
 
-def read_predictions(path: Path | str, task: Task, extraction: str = "paper") -> list[PredictionRecord]:
-    """The records of one predictions file, in file order; blank lines are skipped.
+def read_prediction_lines(path: Path | str, task: Task,
+                          extraction: str = "paper") -> list[tuple[PredictionRecord, dict[str, Any]]]:
+    """Each line's record and the JSON object it was read from, in file order; blank lines are skipped.
 
     ``extraction``: ``paper`` or ``lenient`` (see the module docstring).
 
@@ -110,11 +111,14 @@ def read_predictions(path: Path | str, task: Task, extraction: str = "paper") ->
     first malformed line.
     """
     path = Path(path)
-    records = []
     with path.open(encoding="utf-8") as handle:
-        for index, item in iter_json_lines(handle, path):
-            records.append(_record_of_line(item, task, path, index + 1, extraction))
-    return records
+        return [(_record_of_line(item, task, path, index + 1, extraction), item)
+                for index, item in iter_json_lines(handle, path)]
+
+
+def read_predictions(path: Path | str, task: Task, extraction: str = "paper") -> list[PredictionRecord]:
+    """The records of one predictions file, in file order (see :func:`read_prediction_lines`)."""
+    return [record for record, _ in read_prediction_lines(path, task, extraction)]
 
 
 def prediction_files(folder: Path | str, tasks: Sequence[Task] | None = None) -> dict[str, Path]:

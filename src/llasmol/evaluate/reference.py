@@ -24,7 +24,7 @@ from rdkit.Chem import AllChem, MACCSkeys
 from llasmol.chem import FormulaError, parse_formula
 from llasmol.chem.reference import plain_canonical_smiles
 from llasmol.evaluate.gold import InvalidGoldError, normalize_answer
-from llasmol.tasks import MetricFamily, Task, get_task
+from llasmol.tasks import MetricFamily, Task, get_task, read_number
 
 Answers = Sequence[Sequence[str | None] | None]  # per sample: its answers (None: no answer), or None
 Golds = Sequence[Sequence[str]]  # per sample: its gold answers
@@ -247,23 +247,16 @@ def reference_caption_metrics(answers: Answers, golds: Golds, tokenizer: Any) ->
     return metrics
 
 
-def _finite_float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
 
 def reference_number_metrics(answers: Answers, golds: Golds) -> Metrics:
     """``num_no_answer``, ``num_invalid`` (not a finite number) and the ``RMSE`` of the first answers."""
     squared_errors, missing, invalid = [], 0, 0
     for sample, sample_golds in zip(answers, golds, strict=True):
-        gold = _finite_float(sample_golds[0])
+        gold = read_number(sample_golds[0])
         if gold is None:
             raise InvalidGoldError(sample_golds[0], "not a number")
         answer = _first(sample)
-        value = _finite_float(answer) if answer else None
+        value = read_number(answer) if answer else None
         missing += not answer
         invalid += bool(answer) and value is None
         if value is not None:

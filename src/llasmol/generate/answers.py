@@ -6,11 +6,10 @@ One place decides what a valid answer is, for chemically checked decoding (``--v
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from llasmol.chem import canonicalize_smiles, is_valid_formula
-from llasmol.tasks import AnswerType, Task
+from llasmol.tasks import AnswerType, Task, read_number
 
 Answer = str | float | bool
 
@@ -21,14 +20,6 @@ def _parse_smiles(text: str, task: Task) -> str | None:
     if task.semicolon_as_dot:
         text = text.replace(";", ".")
     return canonicalize_smiles(text) if text else None
-
-
-def _parse_number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def parse_answer(text: str, task: Task) -> Answer | None:
@@ -46,7 +37,7 @@ def parse_answer(text: str, task: Task) -> Answer | None:
     if answer_type is AnswerType.FORMULA:
         return text if is_valid_formula(text) else None
     if answer_type is AnswerType.NUMBER:
-        return _parse_number(text)
+        return read_number(text)
     if answer_type is AnswerType.BOOLEAN:
         return _BOOLEAN_WORDS.get(text.lower())
     return text

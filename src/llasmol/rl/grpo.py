@@ -119,16 +119,8 @@ def _trainer_class() -> type:
     except ImportError:
         raise BackendUnavailableError("GRPO needs TRL: pip install 'llasmol[rl]'") from None
 
-    class LlasmolGRPOTrainer(GRPOTrainer):
+    class LlasmolGRPOTrainer(checkpoints.MarksCompleteCheckpoints, GRPOTrainer):
         """TRL's GRPOTrainer whose checkpoints are marked complete once written (see ``train.checkpoints``)."""
-
-        def _save_checkpoint(self, model: Any, trial: Any) -> None:
-            super()._save_checkpoint(model, trial)
-            self.accelerator.wait_for_everyone()
-            if self.args.should_save:
-                step = self.state.global_step
-                checkpoints.mark_complete(Path(self.args.output_dir) / f"checkpoint-{step}", step)
-            self.accelerator.wait_for_everyone()
 
     return LlasmolGRPOTrainer
 
@@ -137,12 +129,11 @@ def grpo_arguments(config: TrainConfig, accumulation: int, total_steps: int, fre
     """TRL's ``GRPOConfig`` from the run's settings (bf16 on a bf16 GPU, float32 on a CPU)."""
     from trl import GRPOConfig
 
-    from llasmol.train.trainer import mixed_precision
+    from llasmol.train.trainer import mixed_precision, warmup_steps_of
 
     cuda = uses_cuda()
     bf16 = cuda and mixed_precision(config.precision) == "bf16"
-    warmup = round(config.warmup_fraction * total_steps) if config.warmup_fraction is not None else min(
-        config.warmup_steps or 0, int(config.max_warmup_fraction * total_steps))
+    warmup = warmup_steps_of(config, total_steps)
     return GRPOConfig(
         output_dir=str(config.output_path / CHECKPOINT_DIR), per_device_train_batch_size=config.micro_batch_size,
         gradient_accumulation_steps=accumulation, num_generations=config.group_size,

@@ -70,7 +70,7 @@ from llasmol.evaluate.gold import normalize_answer
 from llasmol.evaluate.isolation import describe
 from llasmol.evaluate.molecules import heavy_atom_key
 from llasmol.evaluate.resources import MAX_CAPTION_TOKENS
-from llasmol.tasks import MetricFamily, Tag, Task, extract_answer, get_task, split_reasoning
+from llasmol.tasks import MetricFamily, Tag, Task, extract_answer, get_task, read_number, split_reasoning
 
 VALID_REWARD = 0.1  # a readable answer of the right kind that is not the gold
 NEAR_MISS_SPAN = 0.5  # molecules and formulas: VALID_REWARD + NEAR_MISS_SPAN × similarity
@@ -233,17 +233,9 @@ def _name_score(answer: str, gold: str) -> float:
     return NAME_SPAN * string_similarity(key, gold)
 
 
-def _finite_float(text: str) -> float | None:
-    """The evaluator's reading of a number: ``float``, finite."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
 
 def _number_score(answer: str, gold: float) -> float:
-    value = _finite_float(answer)
+    value = read_number(answer)
     if value is None:
         return 0.0
     error = abs(value - gold)
@@ -271,7 +263,7 @@ _SCORERS: dict[MetricFamily, _Scorer] = {
     MetricFamily.MOLECULE: _Scorer(_gold_molecule, _molecule_score),
     MetricFamily.FORMULA: _Scorer(_gold_formula, _formula_score),
     MetricFamily.NAME: _Scorer(_name_key, _name_score),
-    MetricFamily.REGRESSION: _Scorer(_finite_float, _number_score),
+    MetricFamily.REGRESSION: _Scorer(read_number, _number_score),
     MetricFamily.CLASSIFICATION: _Scorer(_gold_label, _label_score),
 }
 

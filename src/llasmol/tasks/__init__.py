@@ -11,6 +11,7 @@ from llasmol.tasks.extraction import (
     extract_answer_lenient,
     extract_answers,
     extract_answers_as,
+    read_number,
     split_reasoning,
 )
 from llasmol.tasks.registry import (
@@ -48,6 +49,7 @@ __all__ = [
     "extract_answers_as",
     "get_task",
     "paper_rows",
+    "read_number",
     "resolve_tasks",
     "split_reasoning",
 ]

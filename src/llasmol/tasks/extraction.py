@@ -7,6 +7,7 @@ opt-in and scored apart from the paper's.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -32,6 +33,15 @@ def extract_answer(text: str, task: Task) -> str:
     if left_at == -1 or right_at == -1:
         return ""
     return text[left_at + len(left):right_at].strip()
+
+
+def read_number(text: str) -> float | None:
+    """A number answer as every stage reads it (the evaluator, typed answers, rewards): ``float``, finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def extract_answers(texts: Sequence[str] | None, task: Task) -> list[str] | None:

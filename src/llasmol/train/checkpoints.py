@@ -16,6 +16,7 @@ import re
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from llasmol.files import file_sizes, write_text_atomic
 
@@ -26,6 +27,19 @@ _CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
 
 class CheckpointWarning(UserWarning):
     """A checkpoint folder was set aside or no complete checkpoint was found; training goes on."""
+
+
+class MarksCompleteCheckpoints:
+    """A mixin for transformers' ``Trainer`` (and trainers built on it, such as TRL's): each checkpoint,
+    once every process has written it, gets its completion marker (:func:`mark_complete`)."""
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        super()._save_checkpoint(model, trial)  # type: ignore[misc]
+        self.accelerator.wait_for_everyone()  # type: ignore[attr-defined]
+        if self.args.should_save:  # type: ignore[attr-defined]
+            step = self.state.global_step  # type: ignore[attr-defined]
+            mark_complete(Path(self.args.output_dir) / f"checkpoint-{step}", step)  # type: ignore[attr-defined]
+        self.accelerator.wait_for_everyone()  # type: ignore[attr-defined]
 
 
 def checkpoint_folders(folder: Path) -> list[Path]:

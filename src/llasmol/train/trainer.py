@@ -194,7 +194,7 @@ def answer_loss_sum(model: Any, inputs: dict[str, Any], labels: torch.Tensor,
     return loss_sum, targets.numel(), mask_logits
 
 
-class LlasmolTrainer(Trainer):
+class LlasmolTrainer(checkpoints.MarksCompleteCheckpoints, Trainer):
     """transformers' Trainer with a loss computed only where it is needed.
 
     Logits are produced only at positions whose next token is learnt (``logits_to_keep`` mask), so
@@ -210,15 +210,6 @@ class LlasmolTrainer(Trainer):
         self.time_budget = time_budget
         self.eval_sums = torch.zeros(2, dtype=torch.float64)
         self.mask_logits = True
-
-    def _save_checkpoint(self, model: Any, trial: Any) -> None:
-        """transformers' checkpoint, then (all processes done writing) its completion marker."""
-        super()._save_checkpoint(model, trial)
-        self.accelerator.wait_for_everyone()
-        if self.args.should_save:
-            step = self.state.global_step
-            checkpoints.mark_complete(Path(self.args.output_dir) / f"checkpoint-{step}", step)
-        self.accelerator.wait_for_everyone()
 
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> Any:
         if getattr(self.args, "train_sampling_strategy", None) is None:  # releases without the option
@@ -289,7 +280,9 @@ def _training_arguments(config: TrainConfig, mixed: str, accumulation: int, tota
     return TrainingArguments(**settings)
 
 
-def _warmup_steps(config: TrainConfig, total_steps: int) -> int:
+def warmup_steps_of(config: TrainConfig, total_steps: int) -> int:
+    """Warmup steps of a run of ``total_steps``: ``warmup_fraction`` of it, else ``warmup_steps`` capped at
+    ``max_warmup_fraction`` of it."""
     if config.warmup_fraction is not None:
         return round(config.warmup_fraction * total_steps)
     cap = math.floor(config.max_warmup_fraction * total_steps)
@@ -454,7 +447,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
                               min_micro_batches=(config.max_steps or 0) * per_step)
     total_steps = config.max_steps or math.ceil(len(plan) / per_step)
     plan = plan[: total_steps * per_step]
-    warmup = _warmup_steps(config, total_steps)
+    warmup = warmup_steps_of(config, total_steps)
     eval_dataset = None
     if eval_split is not None and len(eval_split):
         chosen = eval_subset(eval_split, config.eval_samples, config.seed)
