@@ -55,7 +55,7 @@ def plain_generate(backend: Any, ids: list[int], settings: Any) -> list[str]:
     input_ids = torch.tensor([ids], device=backend.device)
     with torch.inference_mode():
         sequences = backend.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                                           generation_config=backend._generation_config(settings))
+                                           generation_config=backend.generation_config(settings))
     return [text.strip() for text in backend.tokenizer.batch_decode(sequences[:, len(ids):], skip_special_tokens=True)]
 
 

@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Fuzz tests: a fixed, derandomized set of examples in a plain run (CI stays reproducible);
-# `pytest --hypothesis-profile=long tests/test_fuzz_scoring.py` explores far more, at random.
+# `pytest --hypothesis-profile=long tests/evaluate/test_differential.py` explores far more, at random.
 settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("long", max_examples=50_000, deadline=None, print_blob=True)
 settings.load_profile("ci")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, each_guarded
+from llasmol.evaluate.memo import Failures, Memory, Step, on_workers, remembered_later, without_failures
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.resources import use_nltk_data
@@ -194,7 +195,7 @@ def meteor(reference: Tokens, hypothesis: Tokens, nltk_data: Path | str | None =
 
 
 PairScores = tuple[float, float, float, float]
-_NO_SCORES: PairScores = (0.0, 0.0, 0.0, 0.0)  # a pair whose scoring raised
+_PAIR_SCORES = Step("METEOR and ROUGE", (0.0, 0.0, 0.0, 0.0))  # a pair whose scoring raised scores 0
 
 
 def _pair_scores(pair: tuple[Tokens, Tokens, str, str], tools: dict[str, Any]) -> PairScores:
@@ -288,17 +289,15 @@ def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
     gold_tokens = [tokens[gold] for _, gold in answered]
     answer_tokens = [tokens[answer] for answer, _ in answered]
     # A repeated (answer, gold) pair is scored once; BLEU is computed here while the workers score pairs.
-    first_sample: dict[tuple[str, str], int] = {}
-    for index, pair in enumerate(answered):
-        first_sample.setdefault(pair, index)
-    progress.add(len(first_sample))
-    pair_scores = pool.map_later(partial(_pair_scores_chunk, nltk_data=None if nltk_data is None else str(nltk_data)),
-                                 [(gold_tokens[i], answer_tokens[i], *answered[i]) for i in first_sample.values()],
-                                 progress.advance)
+    start_chunks = on_workers(pool, progress, partial(_pair_scores_chunk,
+                                                      nltk_data=None if nltk_data is None else str(nltk_data)))
+    pair_scores = remembered_later(answered, Memory(), lambda pairs: start_chunks(
+        [(tokens[gold], tokens[answer], answer, gold) for answer, gold in pairs]))
     metrics.update(bleu_scores(gold_tokens, answer_tokens))
-    scored = dict(zip(first_sample, pair_scores(), strict=True))
-    _record_failed_pairs(scored, texts, errors)
-    scores = [_NO_SCORES if isinstance(scored[pair], ScoringFailure) else scored[pair] for pair in answered]
+    failures: Failures = {}
+    scored = without_failures(pair_scores(), _PAIR_SCORES, failures)
+    _record_failed_pairs(failures, texts, errors)
+    scores = [scored[pair] for pair in answered]
     metrics["rouge_1"] = _mean([score[1] for score in scores])
     metrics["rouge_2"] = _mean([score[2] for score in scores])
     metrics["rouge_l"] = _mean([score[3] for score in scores])
@@ -306,12 +305,11 @@ def score_captions(answers: Sequence[Answers | None], golds: Sequence[Sequence[s
     return metrics
 
 
-def _record_failed_pairs(scored: dict[tuple[str, str], PairScores | ScoringFailure], texts: list[tuple[str, str]],
-                         errors: ScoringErrors | None) -> None:
+def _record_failed_pairs(failures: Failures, texts: list[tuple[str, str]], errors: ScoringErrors | None) -> None:
     """Record in ``errors`` each sample whose (answer, gold) pair's scoring raised."""
-    if errors is None:
+    if errors is None or not failures:
         return
     for index, pair in enumerate(texts):
-        failure = scored.get(pair)
-        if isinstance(failure, ScoringFailure):
-            errors.add(index, f"{pair[0][:60]!r}: {failure.reason}")
+        reason = failures.get((_PAIR_SCORES.name, pair))
+        if reason is not None:
+            errors.add(index, f"{pair[0][:60]!r}: {reason}")

@@ -24,13 +24,14 @@ from llasmol.evaluate.gold import (
     normalize_answer,
 )
 from llasmol.evaluate.isolation import ScoringErrors
-from llasmol.evaluate.molecules import canonicalize_later, first_strings
+from llasmol.evaluate.molecules import canonicalize_later
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.records import EvaluationWarning, PredictionRecord, prediction_files, read_predictions
 from llasmol.evaluate.report import headline_figures, metrics_json, render_markdown
 from llasmol.evaluate.resources import ensure_wordnet, load_caption_tokenizer
 from llasmol.evaluate.scorers import SCORERS, Metrics, ScoringContext
+from llasmol.evaluate.shortcuts import first_strings
 from llasmol.files import write_text_atomic
 from llasmol.tasks import EXTRACTION_MODES, MetricFamily, Task, get_task, resolve_tasks
 

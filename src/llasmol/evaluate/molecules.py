@@ -1,18 +1,17 @@
 """SMILES answers (FS, RS, MG, NC-I2S): validity, exact match by InChI, fingerprint similarity.
 
 Each distinct string is canonicalized once and each distinct (answer, gold) pair compared once,
-on the pool's worker processes; sample-level counts are then plain look-ups.
+on the pool's worker processes (:mod:`llasmol.evaluate.memo`); sample-level counts are then plain
+look-ups. Work that cannot change a metric is left out by the rules of
+:mod:`llasmol.evaluate.shortcuts`; the metrics are those of :mod:`llasmol.evaluate.reference`.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import TypeVar
 
 from rdkit import Chem
 
@@ -29,13 +28,27 @@ from llasmol.chem import (
 )
 from llasmol.evaluate.gold import InvalidGoldError
 from llasmol.evaluate.isolation import ScoringErrors, ScoringFailure, each_guarded, guarded
+from llasmol.evaluate.memo import (
+    Failures,
+    Step,
+    on_workers,
+    process_memory,
+    remembered_later,
+    step_on_workers,
+    without_failures,
+)
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.progress import NoProgress, ProgressHook
 from llasmol.evaluate.records import pad_answers
+from llasmol.evaluate.shortcuts import (
+    answer_parts_needing_inchis,
+    answers_worth_scoring,
+    first_strings,
+    fully_keyed,
+    present,
+)
 
 Answers = Sequence[str | None]
-Key = TypeVar("Key")
-Value = TypeVar("Value")
 
 
 @dataclass(frozen=True)
@@ -45,45 +58,6 @@ class SmilesFacts:
     canonical: str | None  # None: invalid SMILES
     identity: tuple[str, ...] | None  # sorted distinct InChIs of the parts
     parts: frozenset[str] | None  # InChIs of the parts, for reactant-set matches
-
-
-HeavyAtoms = frozenset[tuple[str, ...]]
-
-# An atom of a SMILES: a bracket atom (its element symbol captured) or an organic-subset atom.
-_SMILES_ATOM = re.compile(r"\[\d*([A-Za-z][a-z]?|\*)[^\]]*\]|(Cl|Br|[BCNOPSFIbcnops]|\*)")
-
-
-@lru_cache(maxsize=1 << 18)
-def part_heavy_atoms(part: str) -> tuple[str, ...] | None:
-    """Sorted heavy-atom symbols of one molecule's SMILES; ``None`` if it has a dummy atom.
-
-    Read from the text (a bracket's element is its first symbol after the isotope); nothing is parsed.
-    """
-    symbols = []
-    for bracket, organic in _SMILES_ATOM.findall(part):
-        symbol = (bracket or organic).capitalize()
-        if symbol == "*":
-            return None
-        if symbol != "H":
-            symbols.append(symbol)
-    return tuple(sorted(symbols))
-
-
-def heavy_atom_key(canonical: str) -> HeavyAtoms | None:
-    """The set of the parts' sorted heavy-atom symbols; ``None`` where InChI may not describe them.
-
-    Equal non-empty standard InChIs have the same formula layer, which counts every atom other
-    than hydrogen, so two canonical forms whose part InChIs are all non-empty and form equal sets
-    have equal keys. A part with a dummy atom (which InChI cannot write) gives ``None``: its
-    identity must be computed.
-    """
-    key = set()
-    for part in canonical.split("."):
-        atoms = part_heavy_atoms(part)
-        if atoms is None:
-            return None
-        key.add(atoms)
-    return frozenset(key)
 
 
 # The steps run on the workers, each item guarded: an exception on one comes back as a ScoringFailure.
@@ -131,183 +105,30 @@ def _self_similarity_chunk(canonicals: list[str]) -> list[Similarities | Scoring
     return each_guarded(_own_similarities, canonicals)
 
 
-# What worker processes computed, kept by this process so that later evaluations in it (several
-# runs scored against the same golds) send only strings and pairs not seen before. A step that
-# raised on an item is kept as its ScoringFailure, so that every evaluation counts it.
-_MAX_REMEMBERED = 1 << 20
-_memory_lock = threading.Lock()
-_remembered_canonical: dict[str, str | ScoringFailure | None] = {}
-_remembered_inchis: dict[str, str | ScoringFailure | None] = {}  # part -> standard InChI
-_remembered_parses: dict[str, bool | ScoringFailure] = {}  # part -> whether RDKit reads it
-_remembered_similarities: dict[tuple[str, str], Similarities | ScoringFailure | None] = {}
+# What the workers computed, kept by this process so that later evaluations in it (several runs
+# scored against the same golds) send only strings and pairs not seen before.
+_remembered_canonical = process_memory()  # text -> canonical form
+_remembered_inchis = process_memory()  # part -> standard InChI
+_remembered_parses = process_memory()  # part -> whether RDKit reads it
+_remembered_similarities = process_memory()  # (answer, gold) canonical forms -> similarities
 
-
-# Where a step raised: (step name, item) -> reason. The item stands in the result for the value
-# the step gives when RDKit cannot go on (see _Step.fallback).
-Failures = dict[tuple[str, object], str]
-
-
-@dataclass(frozen=True)
-class _Step:
-    """A step's name and its result for an item it raised on: ``None`` (canonical form, InChI,
-    similarities) or ``False`` (whether a part reads back)."""
-
-    name: str
-    fallback: object = None
-
-
-_CANONICAL = _Step("canonical form")
-_INCHI = _Step("InChI")
-_PARSES = _Step("parse", False)
-_SIMILARITY = _Step("fingerprints")
-
-
-def _remembered_later(keys: list[Key], memory: dict[Key, Value],
-                      start: Callable[[list[Key]], Callable[[], list[Value]]],
-                      step: _Step | None = None, failures: Failures | None = None) -> Callable[[], dict[Key, Value]]:
-    """Start computing the ``keys`` not in ``memory`` (``start(missing)`` returns a function that waits).
-
-    The returned function waits, remembers what was computed and gives ``{key: value}`` for
-    ``keys``, a :class:`ScoringFailure` replaced by the ``step``'s fallback and recorded in
-    ``failures``. Safe when tasks are scored on several threads (a key may then be computed twice).
-    """
-    with _memory_lock:
-        found = {key: memory[key] for key in keys if key in memory}
-    missing = [key for key in keys if key not in found]
-    results = start(missing)
-
-    def finish() -> dict[Key, Value]:
-        computed = dict(zip(missing, results(), strict=True))
-        with _memory_lock:
-            if len(memory) + len(computed) > _MAX_REMEMBERED:
-                memory.clear()
-            memory.update(computed)
-        return _without_failures({**found, **computed}, step, failures)
-
-    return finish
-
-
-def _without_failures(values: dict[Key, Value], step: _Step | None, failures: Failures | None) -> dict[Key, Value]:
-    """``values`` with each :class:`ScoringFailure` replaced by the step's fallback (and recorded)."""
-    for key, value in values.items():
-        if isinstance(value, ScoringFailure):
-            if failures is not None and step is not None:
-                failures[(step.name, key)] = value.reason
-            values[key] = step.fallback if step is not None else None
-    return values
-
-
-def _on_workers(pool: WorkPool, progress: ProgressHook, chunk_function: Callable[[list[Key]], list[Value]]
-                ) -> Callable[[list[Key]], Callable[[], list[Value]]]:
-    """``start(items)`` for :func:`_remembered_later`: ``chunk_function`` over the items on the pool's workers."""
-    def start(items: list[Key]) -> Callable[[], list[Value]]:
-        progress.add(len(items))
-        return pool.map_later(chunk_function, items, progress.advance)
-    return start
-
-
-def _remembered_later_on(pool: WorkPool, progress: ProgressHook, memory: dict[Key, Value],
-                         chunk_function: Callable[[list[Key]], list[Value]], step: _Step | None = None,
-                         failures: Failures | None = None) -> Callable[[list[Key]], Callable[[], dict[Key, Value]]]:
-    """``start(keys)``: :func:`_remembered_later` of ``chunk_function`` over distinct keys, on the workers."""
-    on_workers = _on_workers(pool, progress, chunk_function)
-
-    def start(keys: list[Key]) -> Callable[[], dict[Key, Value]]:
-        return _remembered_later(list(dict.fromkeys(keys)), memory, on_workers, step, failures)
-
-    return start
+# Where a step raises on an item, the item counts as RDKit failing on it.
+_CANONICAL = Step("canonical form")
+_INCHI = Step("InChI")
+_PARSES = Step("parse", False)
+_SIMILARITY = Step("fingerprints")
 
 
 def _parse_checks_on(pool: WorkPool, progress: ProgressHook, failures: Failures
                      ) -> Callable[[list[str]], Callable[[], dict[str, bool]]]:
     """``start(parts)``: whether RDKit reads back each canonical part; parsed only where the text leaves it open."""
-    check = _remembered_later_on(pool, progress, _remembered_parses, _parses_chunk, _PARSES, failures)
+    check = step_on_workers(pool, progress, _remembered_parses, _parses_chunk, _PARSES, failures)
 
     def start(parts: list[str]) -> Callable[[], dict[str, bool]]:
         finish = check([part for part in parts if not reads_back(part)])
         return lambda: {**dict.fromkeys(parts, True), **finish()}
 
     return start
-
-
-def first_strings(answers: Sequence[Answers | None], golds: Sequence[Sequence[str]]) -> list[str]:
-    """The strings scoring canonicalizes first: every gold and each sample's first answer.
-
-    Later answers are canonicalized only where the earlier ones leave the sample unsettled (see
-    :func:`_answers_worth_scoring`).
-    """
-    firsts = [sample[0] for sample in answers if sample and _present(sample[0])]
-    return list(dict.fromkeys([gold for sample in golds for gold in sample] + firsts))
-
-
-# Atoms written the standard way only: organic-subset atoms, and bracket atoms of an element symbol
-# (or aromatic b, c, n, o, p, s, se, te, as) with isotope, tetrahedral stereo, hydrogens, charge
-# and atom map. Such text names its heavy atoms as RDKit reads them (see part_heavy_atoms).
-_PLAIN_ATOM = (r"Cl|Br|[BCNOPSFIbcnops*]"
-               r"|\[\d*(?:[A-Z][a-z]?|[bcnops]|se|te|as|\*)(?:@@?)?(?:H\d?)?(?:[+-]{1,2}\d?)?(?::\d+)?\]")
-PLAIN_SMILES = re.compile(rf"(?:{_PLAIN_ATOM}|[-=#$:/\\().%0-9])+")
-
-
-def _comparison_keys(forms: Iterable[str], match_parts: bool) -> set[HeavyAtoms] | set[tuple[str, ...]] | None:
-    """Heavy-atom keys of whole forms (of their parts with ``match_parts``); ``None`` with a dummy atom."""
-    keys: set = ({part_heavy_atoms(part) for form in forms for part in form.split(".")} if match_parts
-                 else {heavy_atom_key(form) for form in forms})
-    return None if None in keys else keys
-
-
-def _matches_no_gold(text: str, index: int, gold_forms: Sequence[Sequence[str]], gold_keys: dict[int, set | None],
-                     match_parts: bool) -> bool:
-    """Whether plainly written ``text`` has heavy atoms no gold of sample ``index`` has (their keys cached)."""
-    if not PLAIN_SMILES.fullmatch(text):
-        return False
-    if index not in gold_keys:
-        gold_keys[index] = _comparison_keys(gold_forms[index], match_parts)
-    keys, own_keys = gold_keys[index], _comparison_keys([text], match_parts)
-    return keys is not None and own_keys is not None and own_keys.isdisjoint(keys)
-
-
-def _answers_worth_scoring(padded: list[list[str | None]], gold_forms: Sequence[Sequence[str]],
-                           canonical: dict[str, str | None], parses: dict[str, bool],
-                           canonicalize: Callable[[list[str]], Callable[[], dict[str, str | None]]],
-                           match_parts: bool) -> tuple[list[list[str | None]], dict[int, list[str]]]:
-    """(the answers, each sample's after its first one written as a gold is as ``None``; by sample,
-    the answers left uncanonicalized).
-
-    An answer written as a gold is settles every top-j count of its sample from its depth on: it
-    is present, valid, an exact match (the gold's parts parse, so they have InChIs) and so also
-    shares parts with that gold and is a subset of it, whatever follows it. The answers at each
-    depth are canonicalized (into ``canonical``) only for the samples not settled before it, and
-    not where they can change no count: after a missing or valid answer (so no top-j of the sample
-    is all invalid), written plainly with heavy atoms no gold of the sample has. Such an answer
-    cannot match if the golds' InChIs are all non-empty, which the caller checks.
-    """
-    matching_forms = [{form for form in forms if all(parses[part] for part in form.split("."))}
-                      for forms in gold_forms]
-    gold_keys: dict[int, set | None] = {}  # by sample, once one of its answers may be left out
-    settled_at: list[int | None] = [None] * len(padded)
-    decided = [False] * len(padded)  # an earlier answer was missing or valid
-    not_canonicalized: dict[int, list[str]] = {}
-    for depth in range(len(padded[0]) if padded else 0):
-        unsettled = [index for index, at in enumerate(settled_at) if at is None]
-        strings = [padded[index][depth] for index in unsettled]
-        wanted = []
-        for index, text in zip(unsettled, strings, strict=True):
-            if not _present(text) or text in canonical:
-                continue
-            if decided[index] and _matches_no_gold(text, index, gold_forms, gold_keys, match_parts):
-                not_canonicalized.setdefault(index, []).append(text)
-            else:
-                wanted.append(text)
-        if wanted:
-            canonical.update(canonicalize(wanted)())
-        for index, text in zip(unsettled, strings, strict=True):
-            form = canonical.get(text) if _present(text) else None
-            decided[index] = decided[index] or not _present(text) or form is not None
-            if form in matching_forms[index]:
-                settled_at[index] = depth
-    kept = [sample if at is None else sample[:at + 1] + [None] * (len(sample) - at - 1)
-            for sample, at in zip(padded, settled_at, strict=True)]
-    return kept, not_canonicalized
 
 
 def _parts_of(forms: Iterable[str]) -> list[str]:
@@ -321,25 +142,13 @@ def canonicalize_later(texts: Sequence[str], pool: WorkPool, progress: ProgressH
 
     Several tasks' strings sent at once keep the workers busy between the tasks' own steps.
     """
-    finish = _remembered_later_on(pool, progress or NoProgress(), _remembered_canonical, _canonical_chunk)(list(texts))
+    finish = remembered_later(texts, _remembered_canonical, on_workers(pool, progress or NoProgress(),
+                                                                       _canonical_chunk))
 
     def remember() -> None:
         finish()
 
     return remember
-
-
-def forget_remembered() -> None:
-    """Drop the canonical forms and similarities this process remembers from earlier evaluations."""
-    with _memory_lock:
-        _remembered_canonical.clear()
-        _remembered_inchis.clear()
-        _remembered_parses.clear()
-        _remembered_similarities.clear()
-
-
-def _present(answer: str | None) -> bool:
-    return answer is not None and answer != ""
 
 
 def _mean(values: list[float]) -> float | None:
@@ -377,7 +186,7 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     """
     pool, progress = pool or WorkPool(), progress or NoProgress()
     failures: Failures = {}
-    canonicalize = _remembered_later_on(pool, progress, _remembered_canonical, _canonical_chunk, _CANONICAL, failures)
+    canonicalize = step_on_workers(pool, progress, _remembered_canonical, _canonical_chunk, _CANONICAL, failures)
     padded = pad_answers(answers, k)
     canonical = canonicalize(first_strings(padded, golds))()
     for sample_golds in golds:
@@ -387,14 +196,14 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     gold_forms = [[canonical[gold] for gold in sample_golds] for sample_golds in golds]
     check_parses = _parse_checks_on(pool, progress, failures)
     parses = check_parses(_parts_of(form for forms in gold_forms for form in forms))()
-    padded, not_canonicalized = _answers_worth_scoring(padded, gold_forms, canonical, parses, canonicalize, match_parts)
+    padded, not_canonicalized = answers_worth_scoring(padded, gold_forms, canonical, parses, canonicalize, match_parts)
     # Only samples with a valid answer written unlike their golds (or one left uncanonicalized)
     # need InChIs. Of their golds' parts, first those whose InChI may be empty: heavy atoms then
     # tell the others apart from the answers (see _answer_parts_needing_inchis).
     compared = sorted({index for index, (sample, forms) in enumerate(zip(padded, gold_forms, strict=True))
-                       if any(canonical.get(a) not in (None, *forms) for a in sample if _present(a))}
+                       if any(canonical.get(a) not in (None, *forms) for a in sample if present(a))}
                       | set(not_canonicalized))
-    compute_inchis = _remembered_later_on(pool, progress, _remembered_inchis, _inchi_chunk, _INCHI, failures)
+    compute_inchis = step_on_workers(pool, progress, _remembered_inchis, _inchi_chunk, _INCHI, failures)
     gold_inchis = compute_inchis([part for part in _parts_of(form for index in compared for form in gold_forms[index])
                                   if not has_inchi(part)])
     # Fingerprints need only canonical forms: they are computed while InChIs are.
@@ -402,16 +211,16 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
     inchis = gold_inchis()
     # A gold with an empty InChI may equal any answer: those left uncanonicalized beside it are now.
     unkeyed = [text for index, texts in not_canonicalized.items()
-               if not _fully_keyed(_parts_of(gold_forms[index]), inchis) for text in texts if text not in canonical]
+               if not fully_keyed(_parts_of(gold_forms[index]), inchis) for text in texts if text not in canonical]
     if unkeyed:
         canonical.update(canonicalize(unkeyed)())
-    needed, unchecked = _answer_parts_needing_inchis([padded[index] for index in compared],
+    needed, unchecked = answer_parts_needing_inchis([padded[index] for index in compared],
                                                      [gold_forms[index] for index in compared],
                                                      canonical, inchis, match_parts)
     needed_inchis = compute_inchis(needed)
     parses.update(check_parses(unchecked)())
     inchis.update(needed_inchis())
-    distinct = list(dict.fromkeys([a for sample in padded for a in sample if _present(a)]
+    distinct = list(dict.fromkeys([a for sample in padded for a in sample if present(a)]
                                   + [g for sample in golds for g in sample]))
     # An answer left uncanonicalized counts as invalid: after a missing or valid answer, and matching
     # no gold, it changes no count as it is.
@@ -426,7 +235,7 @@ def score_molecules(answers: Sequence[Answers | None], golds: Sequence[Sequence[
         # Equal canonical forms have equal identities, known from the gold's.
         id_by_form = {facts[gold].canonical: facts[gold].identity for gold in sample_golds}
         gold_parts = [facts[gold].parts for gold in sample_golds]
-        sample_facts = [facts[a] if _present(a) else None for a in sample]
+        sample_facts = [facts[a] if present(a) else None for a in sample]
         no_answer.append([f is None for f in sample_facts])
         invalid.append([f is not None and f.canonical is None for f in sample_facts])
         valid = [f if f is not None and f.canonical is not None else None for f in sample_facts]
@@ -462,9 +271,9 @@ def _record_failures(padded: list[list[str | None]], golds: Sequence[Sequence[st
         return set()
     failed_answers: set[str] = set()
     for index, (sample, sample_golds) in enumerate(zip(padded, golds, strict=True)):
-        top = canonical.get(sample[0]) if _present(sample[0]) else None
+        top = canonical.get(sample[0]) if present(sample[0]) else None
         pairs = [(_SIMILARITY.name, (top, canonical.get(gold))) for gold in sample_golds]
-        for text, is_answer in [(a, True) for a in sample if _present(a)] + [(g, False) for g in sample_golds]:
+        for text, is_answer in [(a, True) for a in sample if present(a)] + [(g, False) for g in sample_golds]:
             keys = _failure_keys(text, canonical) + (pairs if is_answer and text == sample[0] else [])
             reason = next((failures[key] for key in keys if key in failures), None)
             if reason is not None:
@@ -513,60 +322,6 @@ def _matches(facts: SmilesFacts, id_by_form: dict[str | None, tuple[str, ...] | 
     return facts.identity is not None and facts.identity in gold_ids
 
 
-def _fully_keyed(parts: Sequence[str], inchis: dict[str, str | None]) -> bool:
-    """Whether heavy atoms tell these parts' InChIs apart: no dummy atom, every InChI non-empty.
-
-    An InChI is known non-empty from the part's text (:func:`has_inchi`) or computed.
-    """
-    return all(part_heavy_atoms(part) is not None and (has_inchi(part) or inchis[part]) for part in parts)
-
-
-def _answer_parts_needing_inchis(padded: list[list[str | None]], gold_forms: Sequence[Sequence[str]],
-                                 canonical: dict[str, str | None],
-                                 inchis: dict[str, str | None], match_parts: bool) -> tuple[list[str], list[str]]:
-    """(parts whose InChIs can change a metric, answer parts that need only a check that they parse).
-
-    Equal non-empty standard InChIs have equal heavy atoms (see :func:`heavy_atom_key`). Without
-    ``match_parts`` a whole answer is compared: one equal to a gold's canonical form takes that
-    gold's identity, one whose heavy-atom key differs from every gold's cannot share it. With
-    ``match_parts`` each part is compared with the gold parts the same way, and one written as a
-    gold part is that part. Where an answer is compared, so are its sample's gold parts: those
-    whose InChIs were not computed are needed too. A part without a computed InChI stands for
-    itself (see :func:`_facts_of`), so no two different texts are compared unless both are computed.
-    """
-    needed: dict[str, None] = {}
-    unchecked: dict[str, None] = {}
-    for sample, sample_forms in zip(padded, gold_forms, strict=True):
-        forms = set(sample_forms)
-        parts = {part for form in forms for part in form.split(".")}
-        keyed = _fully_keyed(list(parts), inchis)
-        keys = _comparison_keys(forms, match_parts) or set()  # None (a dummy atom) leaves the golds unkeyed
-        compared = False
-        for answer in sample:
-            form = canonical.get(answer) if _present(answer) else None
-            if form is None:
-                continue
-            if match_parts:
-                for part in form.split("."):
-                    if part in parts:
-                        continue
-                    atoms = part_heavy_atoms(part)
-                    if not keyed or atoms is None or atoms in keys:
-                        compared = True
-                        if part not in inchis:
-                            needed[part] = None
-                    elif part not in inchis:
-                        unchecked[part] = None
-            elif form not in forms:
-                key = heavy_atom_key(form)
-                if not keyed or key is None or key in keys:
-                    needed.update(dict.fromkeys(part for part in form.split(".") if part not in inchis))
-                    compared = True
-        if compared:
-            needed.update(dict.fromkeys(part for part in parts if part not in inchis))
-    return list(needed), [part for part in unchecked if part not in needed]
-
-
 def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[Sequence[str]],
                                canonical: dict[str, str | None], gold_parts_read: dict[str, bool],
                                pool: WorkPool, progress: ProgressHook, failures: Failures
@@ -580,15 +335,16 @@ def _fingerprint_metrics_later(padded: list[list[str | None]], golds: Sequence[S
     scored: list[tuple[str, list[str]]] = []
     for sample, sample_golds in zip(padded, golds, strict=True):
         top = sample[0]
-        form = canonical[top] if _present(top) else None
+        form = canonical[top] if present(top) else None
         if form is not None:
             scored.append((form, [canonical[gold] for gold in sample_golds]))
     pairs = list(dict.fromkeys((answer, gold) for answer, sample_golds in scored for gold in sample_golds))
-    similarity = _remembered_later(pairs, _remembered_similarities,
-                                   partial(_compare_later, pool, progress, gold_parts_read), _SIMILARITY, failures)
+    similarity_later = remembered_later(pairs, _remembered_similarities,
+                                        partial(_compare_later, pool, progress, gold_parts_read))
 
     def finish(left_out: set[str | None]) -> dict[str, float | None]:
-        return _best_similarity_means([item for item in scored if item[0] not in left_out], similarity())
+        similarity = without_failures(similarity_later(), _SIMILARITY, failures)
+        return _best_similarity_means([item for item in scored if item[0] not in left_out], similarity)
 
     return finish
 

@@ -68,8 +68,8 @@ from llasmol.evaluate import CaptionResources
 from llasmol.evaluate.captions import caption_tokens, lcs_length, meteor
 from llasmol.evaluate.gold import normalize_answer
 from llasmol.evaluate.isolation import describe
-from llasmol.evaluate.molecules import heavy_atom_key
 from llasmol.evaluate.resources import MAX_CAPTION_TOKENS
+from llasmol.evaluate.shortcuts import heavy_atom_key
 from llasmol.tasks import MetricFamily, Tag, Task, extract_answer, get_task, read_number, split_reasoning
 
 VALID_REWARD = 0.1  # a readable answer of the right kind that is not the gold
@@ -144,7 +144,7 @@ def _gold_molecule(gold: str) -> _GoldMolecule | None:
     if canonical is None:
         return None
     identity = molecule_identity(canonical)
-    # Equal non-empty InChIs have equal heavy atoms (see llasmol.evaluate.molecules.heavy_atom_key).
+    # Equal non-empty InChIs have equal heavy atoms (see llasmol.evaluate.shortcuts.heavy_atom_key).
     heavy_atoms = heavy_atom_key(canonical) if identity is not None and all(identity) else None
     return _GoldMolecule(canonical, identity, heavy_atoms)
 

@@ -90,7 +90,8 @@ class HFBackend:
             return max(1, rows // settings.num_beams)
         return max(1, min(GPU_MAX_PROMPTS, rows // settings.num_beams))
 
-    def _left_padded(self, prompts: Sequence[Sequence[int]]) -> dict[str, Any]:
+    def left_padded(self, prompts: Sequence[Sequence[int]]) -> dict[str, Any]:
+        """``model.generate`` inputs of token-id prompts: left-padded ids and their attention mask."""
         import torch
 
         width = max(len(ids) for ids in prompts)
@@ -102,7 +103,8 @@ class HFBackend:
             "attention_mask": torch.tensor(attention, dtype=torch.long, device=self.device),
         }
 
-    def _generation_config(self, settings: GenerationSettings) -> Any:
+    def generation_config(self, settings: GenerationSettings) -> Any:
+        """The ``transformers.GenerationConfig`` this backend generates with for ``settings``."""
         from transformers import GenerationConfig
 
         return GenerationConfig(
@@ -154,8 +156,8 @@ class HFBackend:
     def _generate_batch(self, prompts: Sequence[Sequence[int]], settings: GenerationSettings) -> list[list[str]]:
         import torch
 
-        batch = self._left_padded(prompts)
-        config = self._generation_config(settings)
+        batch = self.left_padded(prompts)
+        config = self.generation_config(settings)
         with torch.inference_mode():
             if settings.num_beams > 1 and batch["input_ids"].shape[1] > 1:
                 batch[_cache_keyword()] = self._prompt_cache(batch, settings)

@@ -17,6 +17,7 @@ from llasmol.cli import app
 from llasmol.data.raw import iter_raw_records
 from llasmol.evaluate import EvaluationWarning, PredictionRecord, evaluate_predictions, score_task
 from llasmol.evaluate import molecules as molecule_scoring
+from llasmol.evaluate.memo import forget_remembered
 
 
 def _records(folder, task, count):
@@ -104,7 +105,7 @@ def test_an_answer_whose_scoring_raises_counts_invalid_and_the_run_goes_on(tmp_p
         return canonicalize_smiles(smiles)
 
     monkeypatch.setattr(molecule_scoring, "canonicalize_smiles", canonicalize_or_raise)
-    molecule_scoring.forget_remembered()
+    forget_remembered()
     raw = _records(smolinstruct_val, "forward_synthesis", 4)
     predictions = tmp_path / "predictions"
     predictions.mkdir()
@@ -120,7 +121,7 @@ def test_an_answer_whose_scoring_raises_counts_invalid_and_the_run_goes_on(tmp_p
         warnings.simplefilter("always")
         metrics = evaluate_predictions(predictions, output=tmp_path / "metrics.json", workers=workers,
                                        show_progress=False)
-    molecule_scoring.forget_remembered()
+    forget_remembered()
     fs = metrics["forward_synthesis"]
     assert fs["num_scoring_errors"] == 2 and fs["num_t1_invalid"] == 2 and fs["num_t1_exact_match"] == 2
     assert metrics["property_prediction-esol"]["RMSE"] == 0.0
@@ -145,12 +146,12 @@ def test_a_raising_step_on_the_workers_counts_the_answer_invalid(smolinstruct_va
         return real_inchi(part)
 
     monkeypatch.setattr(molecule_scoring, "part_inchi", inchi_or_raise)
-    molecule_scoring.forget_remembered()
+    forget_remembered()
     records = _with_answers(raw, [[raw[0].output], [wrong], [raw[2].output]])
     records[1] = PredictionRecord.of(raw[1].input, gold, [wrong])
     with pytest.warns(EvaluationWarning, match="forward_synthesis sample 2: .*simulated InChI failure"):
         metrics = score_task("FS", records)
-    molecule_scoring.forget_remembered()
+    forget_remembered()
     assert metrics["num_scoring_errors"] == 1 and metrics["num_t1_invalid"] == 1
     assert metrics["t1_morgan_fps"] == 1.0  # the two exact answers only
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_helpers import live_server
 
 from llasmol.serve import ServeSettings, create_app
+from tests.serve.serve_helpers import live_server
 
 CLIENTS = 50
 TASK = "property_prediction-esol"  # 4 beams, 20 new tokens: the quickest task for a random model

@@ -11,15 +11,11 @@ from rdkit import Chem
 from llasmol.chem import canonicalize_smiles
 from llasmol.data.raw import iter_raw_records
 from llasmol.evaluate import molecules
-from llasmol.evaluate.molecules import (
-    PLAIN_SMILES,
-    forget_remembered,
-    heavy_atom_key,
-    part_heavy_atoms,
-    score_molecules,
-)
+from llasmol.evaluate.memo import forget_remembered
+from llasmol.evaluate.molecules import score_molecules
 from llasmol.evaluate.parallel import WorkPool
 from llasmol.evaluate.reference import reference_molecule_metrics
+from llasmol.evaluate.shortcuts import PLAIN_SMILES, heavy_atom_key, part_heavy_atoms
 
 
 def _assert_scored_as_reference(answers: list[list[str | None]], golds: list[list[str]], match_parts: bool,

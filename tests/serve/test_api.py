@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import FAST_INPUT, FAST_TASK
 
 from llasmol.serve import ServeSettings, create_app
 from llasmol.tasks import TASK_NAMES, TASKS, get_task
+from tests.serve.serve_helpers import FAST_INPUT, FAST_TASK
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "llasmol" / "serve" / "static"
 

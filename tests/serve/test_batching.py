@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import httpx
-from serve_helpers import FAST_INPUT, FAST_TASK
 
 from llasmol.serve import ServeSettings, create_app
+from tests.serve.serve_helpers import FAST_INPUT, FAST_TASK
 
 INPUTS = ["CCO", "CC(=O)O", "C1=CC=CC=C1", "CCN(CC)CC", "OC1=CC=CC=C1", "CC(C)O", "C1CCCCC1", "CCOC(C)=O",
           "NC1=CC=CC=C1", "CC#N", "CS(C)=O", "O=C(O)C1=CC=CC=C1"]

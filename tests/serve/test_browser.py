@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_helpers import FAST_TASK, live_server
 
 from llasmol.serve import ServeSettings, create_app
+from tests.serve.serve_helpers import FAST_TASK, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -93,7 +93,7 @@ def test_the_grpo_recipes_start_from_their_adapters(tmp_path: Path, monkeypatch:
     from llasmol.pipeline import load_pipeline_config
     from llasmol.pipeline.runner import start_adapter, train_config_of
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("LLASMOL_SFT_ADAPTER", str(tmp_path))  # an existing folder: used as a path
     cpu = load_pipeline_config(repo / "configs" / "smolinstruct-cpu-grpo.yaml")
     settings = train_config_of(cpu, tmp_path / "data", tmp_path / "train")

@@ -17,7 +17,7 @@ from llasmol.pipeline import (
 )
 from llasmol.pipeline.stages import StageRunner
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(path for path in (REPO / "configs").glob("*.yaml"))
 
 

@@ -438,9 +438,9 @@ def test_prompt_cache_shared_by_beams_gives_plain_generate_results(backend: HFBa
     task = get_task("FS")
     prompts = tokenize_prompts(load_samples(smolinstruct_val, "validation", task, 5), backend.tokenizer, "paper")
     settings = type(task.generation)(4, 3, 10)
-    batch = backend._left_padded(prompts)
+    batch = backend.left_padded(prompts)
     with torch.inference_mode():
-        sequences = backend.model.generate(**batch, generation_config=backend._generation_config(settings))
+        sequences = backend.model.generate(**batch, generation_config=backend.generation_config(settings))
     texts = [text.strip() for text in backend.tokenizer.batch_decode(sequences[:, batch["input_ids"].shape[1]:],
                                                                       skip_special_tokens=True)]
     assert backend.generate(prompts, settings) == [texts[index * 3:index * 3 + 3] for index in range(len(prompts))]

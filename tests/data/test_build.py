@@ -23,7 +23,7 @@ from llasmol.data.build.records import ReactionRecord
 from llasmol.data.build.sources import SIDER_CLASSES
 from llasmol.tasks import AnswerType, Tag, get_task
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("train", "validation", "test")
 
 

@@ -9,7 +9,9 @@ import pytest
 from rdkit import Chem
 
 from llasmol.chem import canonicalize_smiles
-from llasmol.evaluate.molecules import forget_remembered, heavy_atom_key, score_molecules
+from llasmol.evaluate.memo import forget_remembered
+from llasmol.evaluate.molecules import score_molecules
+from llasmol.evaluate.shortcuts import heavy_atom_key
 
 CASES = [  # (answer, gold, exact match by standard InChI)
     ("Oc1ccccn1", "O=c1cccc[nH]1", True),  # tautomers with one standard InChI

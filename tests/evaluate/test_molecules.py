@@ -8,6 +8,7 @@ from rdkit import Chem
 from llasmol.data.raw import iter_raw_records
 from llasmol.evaluate import InvalidGoldError, PredictionRecord, score_task
 from llasmol.evaluate.evaluator import load_task_inputs
+from llasmol.evaluate.memo import forget_remembered
 from llasmol.evaluate.reference import reference_similarities
 from llasmol.tasks import get_task
 
@@ -111,7 +112,6 @@ def test_invalid_gold_is_an_error_naming_it():
 
 
 def test_pool_gives_the_same_numbers(forward_case):
-    from llasmol.evaluate.molecules import forget_remembered
     from llasmol.evaluate.parallel import WorkPool
 
     _, records = forward_case
@@ -218,7 +218,7 @@ def test_exact_answers_with_bracket_atoms_score_as_the_reference_mostly_unparsed
     parsed: list[Chem.Mol] = []  # forms parsed to fingerprint them
     fingerprint_itself = molecules.self_similarities
     monkeypatch.setattr(molecules, "self_similarities", lambda mol: parsed.append(mol) or fingerprint_itself(mol))
-    molecules.forget_remembered()
+    forget_remembered()
     metrics = score_task("MG", records)
     forms = [canonicalize_smiles(record.output) for record in raw]
     expected = [reference_similarities(form, form) for form in forms]
@@ -229,7 +229,6 @@ def test_exact_answers_with_bracket_atoms_score_as_the_reference_mostly_unparsed
 
 def test_exact_answers_score_as_the_reference_with_and_without_other_answers(smolinstruct_val):
     """Golds met only in exact pairs take the short cut; the same gold beside a wrong answer does not."""
-    from llasmol.evaluate.molecules import forget_remembered
 
     raw = _records(smolinstruct_val, "molecule_generation", 3)
     answers = [[raw[0].output], [raw[1].output], [raw[0].output]]

@@ -13,7 +13,7 @@ from llasmol.data.raw import DataFormatError, iter_raw_records
 from llasmol.evaluate import EvaluationWarning, evaluate_predictions, read_predictions
 from llasmol.tasks import get_task
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write_lines(path, items):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "accelerate"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "accelerate"
 EXPECTED = {
     "ddp.yaml": ("MULTI_GPU", None),
     "deepspeed_zero2.yaml": ("DEEPSPEED", 2),

@@ -32,8 +32,8 @@ from llasmol.chem import (
 from llasmol.chem.reference import reference_canonical
 from llasmol.data.raw import iter_raw_records
 from llasmol.evaluate import PredictionRecord
-from llasmol.evaluate.molecules import part_heavy_atoms
-from reference_helpers import assert_scored_as_reference
+from llasmol.evaluate.shortcuts import part_heavy_atoms
+from tests.evaluate.reference_helpers import assert_scored_as_reference
 
 ELEMENTS = ("B", "C", "N", "O", "P", "S", "F", "Cl", "Br", "I")
 AROMATIC = ("b", "c", "n", "o", "p", "s")

@@ -20,7 +20,7 @@ from llasmol.evaluate import InvalidGoldError, PredictionRecord, score_task
 from llasmol.evaluate.gold import golds_from_split
 from llasmol.evaluate.reference import reference_scores
 from llasmol.tasks import TASKS, AnswerType, get_task
-from reference_helpers import assert_scored_as_reference
+from tests.evaluate.reference_helpers import assert_scored_as_reference
 
 SAMPLES = 40
 SHARED_INPUT_SAMPLES = 10  # more, of inputs with several golds (where the split has them)
