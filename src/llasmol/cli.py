@@ -189,13 +189,19 @@ def data_build_command(
     config: Annotated[Path, typer.Argument(help="Build config (YAML): sources, tasks, splits, seed, caps.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the dataset to.")],
     zip_output: Annotated[bool, typer.Option("--zip", help="Write data.zip (plus card and QC report).")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for quality control.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for quality control "
+                                         "(ray: CPUs of the local cluster).")] = 2,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing dataset at --out.")] = False,
+    engine: Annotated[str | None, typer.Option("--engine", help="local or ray (default: the config's engine, "
+                                               "else local).")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join, e.g. HOST:6379 "
+                                                "(default: start a local one).")] = None,
 ) -> None:
     """Build SMolInstruct-style data from raw sources, with quality and leakage control."""
     from llasmol.data.build import build_dataset, load_build_config
+    from llasmol.data.build.config import build_config_with_engine
 
-    build_config = load_build_config(config)
+    build_config = build_config_with_engine(load_build_config(config), engine, address)
     report = build_dataset(build_config, out, zip_output=zip_output, workers=workers, overwrite=overwrite,
                            progress=True)
     table = Table(title=f"{report.out_dir}")

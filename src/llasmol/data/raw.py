@@ -20,9 +20,14 @@ class DataFormatError(LlasmolError, ValueError):
 
     def __init__(self, path: Path | str, line: int | None, message: str, field_name: str | None = None) -> None:
         self.locate(path, line, field_name)
+        self.message = message
         where = f"{path}:{line}" if line is not None else str(path)
         what = f"field {field_name!r}: " if field_name else ""
         super().__init__(f"{where}: {what}{message}")
+
+    def __reduce__(self) -> tuple[type, tuple[Path | None, int | None, str, str | None]]:
+        """Pickled with where it is, so that it crosses to and from worker processes whole."""
+        return type(self), (self.file, self.line, self.message, self.field)
 
 
 @dataclass(frozen=True)

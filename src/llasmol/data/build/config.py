@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from llasmol.tasks import get_task
 # ``auto_train``: the seeded split, keeping only its training part (extra training data).
 AUTO_TRAIN = "auto_train"
 SPLIT_MODES: tuple[str, ...] = ("source", "auto", AUTO_TRAIN, *SPLITS)
+BAD_LINE_MODES: tuple[str, ...] = ("skip", "error")
+ENGINES: tuple[str, ...] = ("local", "ray")
 _ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -47,6 +49,7 @@ class SourceConfig:
     options: dict[str, Any] = field(default_factory=dict)
     path_as_written: str = ""
     description: str = ""  # what the source is, for the dataset card and reports (e.g. "generated names")
+    on_bad_line: str = "skip"  # skip: a malformed line is dropped and counted; error: it stops the build
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class BuildConfig:
     selfies: bool = True
     chunk_size: int = 256  # records per worker task
     opsin_batch_size: int = 2048  # records per worker task when names are checked (one JVM start each)
+    engine: str = "local"  # where the per-record work runs (local processes or a Ray cluster); not the output
+    ray_address: str | None = None  # the Ray cluster to join (None: start a local one)
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -110,6 +115,14 @@ def _source_config(item: Any, index: int, base: Path, where: str) -> SourceConfi
     if split not in SPLIT_MODES:
         raise BuildConfigError(f"{where}: sources[{index}]: split {split!r} is not one of {', '.join(SPLIT_MODES)}")
     limit = item.get("limit")
+    on_bad_line = str(item.get("on_bad_line", "skip"))
+    if on_bad_line not in BAD_LINE_MODES:
+        raise BuildConfigError(f"{where}: sources[{index}]: on_bad_line {on_bad_line!r} is not one of "
+                               f"{', '.join(BAD_LINE_MODES)}")
+    options = dict(item.get("options") or {})
+    for key, value in options.items():  # side files of a source, resolved as its path is
+        if key.endswith("_path") and value:
+            options[key] = str(expand_path(str(value), base))
     return SourceConfig(
         name=str(item.get("name", f"source{index}")),
         reader=str(item["reader"]),
@@ -117,9 +130,10 @@ def _source_config(item: Any, index: int, base: Path, where: str) -> SourceConfi
         tasks=task_names,
         split=split,
         limit=None if limit is None else int(limit),
-        options=dict(item.get("options") or {}),
+        options=options,
         path_as_written=str(item["path"]),
         description=str(item.get("description") or "").strip(),
+        on_bad_line=on_bad_line,
     )
 
 
@@ -147,7 +161,29 @@ def build_config_from_dict(data: dict[str, Any], base: Path, where: str = "<conf
         selfies=bool(data.get("selfies", True)),
         chunk_size=int(data.get("chunk_size", 256)),
         opsin_batch_size=int(data.get("opsin_batch_size", 2048)),
+        engine=_engine(data.get("engine", "local"), where),
+        ray_address=None if data.get("ray_address") is None else str(data["ray_address"]),
     )
+
+
+def build_config_with_engine(config: BuildConfig, engine: str | None, address: str | None) -> BuildConfig:
+    """``config`` run on ``engine`` (``local`` or ``ray``) and the Ray cluster at ``address``, where given."""
+    if address is not None and engine is None:
+        engine = "ray"
+    if engine is not None:
+        config = replace(config, engine=_engine(engine, "--engine"))
+    if address is not None:
+        if config.engine != "ray":
+            raise BuildConfigError("--address names a Ray cluster: it needs --engine ray")
+        config = replace(config, ray_address=address)
+    return config
+
+
+def _engine(value: Any, where: str) -> str:
+    engine = str(value)
+    if engine not in ENGINES:
+        raise BuildConfigError(f"{where}: engine {engine!r} is not one of {', '.join(ENGINES)}")
+    return engine
 
 
 def load_build_config(path: Path | str) -> BuildConfig:

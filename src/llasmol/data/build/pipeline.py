@@ -1,7 +1,8 @@
 """``build_dataset``: raw sources → quality control → splits → leakage control → official layout.
 
-Sources are read in the main process and cleaned in worker processes, chunk by chunk, with a
-bounded number of chunks in flight (memory stays bounded; canonical forms are cached per worker).
+Sources are streamed and cleaned chunk by chunk by an engine (:mod:`llasmol.data.build.engines`:
+local worker processes or Ray Data), a bounded number of chunks in flight (memory stays bounded;
+canonical forms are cached per worker).
 Validation and test lines are written as they come; training lines are spooled and written once
 every validation/test answer is known, dropping those that would leak an evaluation answer.
 """
@@ -9,17 +10,15 @@ every validation/test answer is known, dropping those that would leak an evaluat
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import shutil
 import time
-from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
 from contextlib import AbstractContextManager, nullcontext
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from llasmol.data.build.config import AUTO_TRAIN, BuildConfig, SourceConfig
+from llasmol.data.build.engines import Engine, build_engine
 from llasmol.data.build.publish import (
     ZIP_NAME,
     check_destination,
@@ -27,8 +26,8 @@ from llasmol.data.build.publish import (
     staging_dir,
     zip_folder,
 )
-from llasmol.data.build.qc import CleanUnit, QCOptions, clean_chunk
-from llasmol.data.build.records import Record, Tally
+from llasmol.data.build.qc import CleanUnit, QCOptions
+from llasmol.data.build.records import Tally
 from llasmol.data.build.report import BuildReport, dataset_card, source_summary
 from llasmol.data.build.samples import RawItem, make_item
 from llasmol.data.build.sources import get_reader
@@ -40,52 +39,6 @@ from llasmol.tasks import AnswerType, Tag, Task, get_task
 
 QC_REPORT_NAME = "qc_report.json"
 CARD_NAME = "README.md"
-_CHUNKS_IN_FLIGHT_PER_WORKER = 4
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    iterator = iter(records)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-class _Cleaner(AbstractContextManager):
-    """Runs :func:`clean_chunk` in ``workers`` processes (or in this one for ``workers <= 1``)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
-        self._pool: Any = None
-
-    def __enter__(self) -> _Cleaner:
-        if self.workers > 1:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = context.Pool(self.workers)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-
-    def clean(self, chunks: Iterable[list[Record]],
-              options: QCOptions) -> Iterator[tuple[int, list[CleanUnit | None], Tally]]:
-        """``(records in chunk, units, tally)`` per chunk, in input order."""
-        if self._pool is None:
-            for chunk in chunks:
-                yield len(chunk), *clean_chunk(chunk, options)
-            return
-        window: deque = deque()
-        for chunk in chunks:
-            window.append((len(chunk), self._pool.apply_async(clean_chunk, (chunk, options))))
-            if len(window) >= self.workers * _CHUNKS_IN_FLIGHT_PER_WORKER:
-                size, result = window.popleft()
-                yield size, *result.get()
-        while window:
-            size, result = window.popleft()
-            yield size, *result.get()
-
-
 class _Assembler:
     """Turns clean units into task samples: dedupe, caps, eval-answer index, leakage control."""
 
@@ -164,18 +117,15 @@ def _progress(enabled: bool) -> AbstractContextManager:
                     transient=False)
 
 
-def _feed_source(source: SourceConfig, config: BuildConfig, cleaner: _Cleaner, assembler: _Assembler,
+def _feed_source(source: SourceConfig, config: BuildConfig, engine: Engine, assembler: _Assembler,
                  bar: Any) -> Tally:
     tally = Tally()
-    records: Iterable[Record] = get_reader(source.reader)(source, tally)
-    if source.limit is not None:
-        records = islice(records, source.limit)
     tasks = [get_task(name) for name in source.tasks]
     progress_task = bar.add_task(f"{source.name}", total=source.limit) if bar is not None else None
     options = _qc_options(config, source)
     chunk_size = config.opsin_batch_size if options.opsin_check else config.chunk_size
     read = kept = 0
-    for size, units, chunk_tally in cleaner.clean(_chunks(records, chunk_size), options):
+    for size, units, chunk_tally in engine.stream(source, options, chunk_size, tally):
         tally.update(chunk_tally)
         read += size
         for unit in units:
@@ -199,9 +149,9 @@ def _build_into(config: BuildConfig, root: Path, workers: int, progress: bool) -
                           config.test_subset_size)
     assembler = _Assembler(config, writer)
     source_qc: dict[str, dict[str, int]] = {}
-    with _Cleaner(workers) as cleaner, _progress(progress) as bar:
+    with build_engine(config.engine, workers, config.ray_address) as engine, _progress(progress) as bar:
         for source in config.sources:
-            source_qc[source.name] = dict(sorted(_feed_source(source, config, cleaner, assembler, bar).items()))
+            source_qc[source.name] = dict(sorted(_feed_source(source, config, engine, assembler, bar).items()))
     assembler.write_training()
     writer.finish()
     return BuildReport(
@@ -234,6 +184,9 @@ def _check_sources(config: BuildConfig) -> None:
         get_reader(source.reader)
         if not source.path.exists():
             raise DataFormatError(source.path, None, f"not found (source {source.name!r})")
+        for option, value in source.options.items():
+            if option.endswith("_path") and value and not Path(value).exists():
+                raise DataFormatError(Path(value), None, f"not found (source {source.name!r}, options.{option})")
 
 
 def build_dataset(config: BuildConfig, out_dir: Path | str, zip_output: bool = False, workers: int = 2,
@@ -242,6 +195,8 @@ def build_dataset(config: BuildConfig, out_dir: Path | str, zip_output: bool = F
 
     The folder appears only when complete (written beside it, then renamed); with ``zip_output`` it
     holds ``data.zip`` (the layout at the archive root) plus ``README.md`` and ``qc_report.json``.
+    ``config.engine`` says where the per-record work runs (``workers`` processes, or Ray); the
+    output is the same.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()

@@ -14,6 +14,7 @@ from llasmol.data.build.records import Record, Tally
 from llasmol.data.build.sources.chebi20 import read_chebi20
 from llasmol.data.build.sources.moleculenet import PRESETS, SIDER_CLASSES, read_moleculenet
 from llasmol.data.build.sources.pubchem import read_pubchem_names
+from llasmol.data.build.sources.pubchem_bulk import read_pubchem_bulk
 from llasmol.data.build.sources.reactions import read_reaction_smiles, read_reaction_table
 from llasmol.data.build.sources.sdf_properties import read_sdf_properties
 from llasmol.data.build.sources.smiles_lines import read_smiles_lines
@@ -29,6 +30,7 @@ SOURCE_READERS: dict[str, SourceReader] = {
     "reaction_table": read_reaction_table,
     "chebi20": read_chebi20,
     "pubchem_names": read_pubchem_names,
+    "pubchem_bulk": read_pubchem_bulk,
     "smolinstruct_raw": read_smolinstruct_raw,
     "smiles_list": read_smiles_list,
     "smiles_lines": read_smiles_lines,

@@ -16,5 +16,5 @@ def read_chebi20(source: SourceConfig, tally: Tally) -> Iterator[MoleculeRecord]
     smiles = table.find_column(["SMILES"], "SMILES")
     description = table.find_column(["description"], "description")
     split = split_from_filename(source.path)
-    for line, row in table.rows(tally):
+    for line, row in table.rows(tally, source.on_bad_line):
         yield MoleculeRecord(smiles=row[smiles].strip(), line=line, description=row[description].strip(), split=split)

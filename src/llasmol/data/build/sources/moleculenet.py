@@ -98,7 +98,7 @@ def read_moleculenet(source: SourceConfig, tally: Tally) -> Iterator[MoleculeRec
     label_columns = [table.find_column([name], name) for name in columns.label_columns]
     answer_of = _regression_answer if columns.regression else _classification_answer
     split = split_from_filename(source.path)
-    for line, row in table.rows(tally):
+    for line, row in table.rows(tally, source.on_bad_line):
         labels = []
         for name in label_columns:
             answer = answer_of(row[name])

@@ -25,7 +25,7 @@ def read_pubchem_names(source: SourceConfig, tally: Tally) -> Iterator[MoleculeR
                                "SMILES")
     formula = table.find_column(_FORMULA_COLUMNS, "formula", required=False)
     split = split_from_filename(source.path)
-    for line, row in table.rows(tally):
+    for line, row in table.rows(tally, source.on_bad_line):
         yield MoleculeRecord(
             smiles=row[smiles].strip(), line=line, iupac=row[name].strip(),
             formula=row[formula].strip() or None if formula else None, split=split,

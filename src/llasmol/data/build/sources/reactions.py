@@ -40,7 +40,7 @@ def read_reaction_smiles(source: SourceConfig, tally: Tally) -> Iterator[Reactio
     table = Table(source.path, source.options.get("delimiter"))
     column = _reaction_column(table, source.options)
     split = split_from_filename(source.path)
-    for line, row in table.rows(tally):
+    for line, row in table.rows(tally, source.on_bad_line):
         parsed = parse_reaction_smiles(row[column])
         if parsed is None:
             tally.add("bad_row")
@@ -56,7 +56,7 @@ def read_reaction_table(source: SourceConfig, tally: Tally) -> Iterator[Reaction
     products = table.find_column([options.get("products_column", "products"), "product"], "products")
     reagents = table.find_column([options.get("reagents_column", "reagents")], "reagents", required=False)
     split = split_from_filename(source.path)
-    for line, row in table.rows(tally):
+    for line, row in table.rows(tally, source.on_bad_line):
         yield ReactionRecord(
             reactants=row[reactants].strip(), reagents=row[reagents].strip() if reagents else "",
             products=row[products].strip(), line=line, split=split,

@@ -16,6 +16,7 @@ from pathlib import Path
 from llasmol.data.build.config import SourceConfig
 from llasmol.data.build.records import MoleculeRecord, Tally
 from llasmol.data.build.sources.tables import split_from_filename
+from llasmol.data.build.sources.textfiles import numbered_lines
 from llasmol.data.raw import DataFormatError
 
 _RECORD_END = "$$$$"
@@ -44,33 +45,27 @@ def _property_name(text: str) -> str | None:
 
 def iter_sdf_entries(path: Path) -> Iterator[SdfEntry]:
     """The records of an SD file, each with its data items as strings (multi-line values joined)."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as error:
-        raise DataFormatError(path, None, f"cannot read ({error.strerror})") from None
-    with handle:
-        entry, current, in_properties = SdfEntry(1), None, False
-        for number, raw in enumerate(handle, start=1):
-            text = raw.rstrip("\r\n")
-            if text.strip() == _RECORD_END:
-                if entry.molblock or entry.properties:
-                    yield entry
-                entry, current, in_properties = SdfEntry(number + 1), None, False
-                continue
-            name = _property_name(text) if (in_properties or text.startswith(">")) else None
-            if name is not None:
-                in_properties, current = True, name
-                entry.properties[name] = ""
-            elif in_properties:
-                if current is not None and text.strip():
-                    previous = entry.properties[current]
-                    entry.properties[current] = f"{previous}\n{text}" if previous else text
-                elif not text.strip():
-                    current = None
-            else:
-                entry.molblock.append(text)
-        if entry.properties:
-            yield entry
+    entry, current, in_properties = SdfEntry(1), None, False
+    for number, text in numbered_lines(path):
+        if text.strip() == _RECORD_END:
+            if entry.molblock or entry.properties:
+                yield entry
+            entry, current, in_properties = SdfEntry(number + 1), None, False
+            continue
+        name = _property_name(text) if (in_properties or text.startswith(">")) else None
+        if name is not None:
+            in_properties, current = True, name
+            entry.properties[name] = ""
+        elif in_properties:
+            if current is not None and text.strip():
+                previous = entry.properties[current]
+                entry.properties[current] = f"{previous}\n{text}" if previous else text
+            elif not text.strip():
+                current = None
+        else:
+            entry.molblock.append(text)
+    if entry.properties:
+        yield entry
 
 
 def _smiles_of(entry: SdfEntry, smiles_field: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Plain molecule lists: one SMILES per line, no header (space-tokenized SMILES are joined).
+"""Plain molecule lists: one SMILES per line, no header (space-tokenized SMILES are joined), plain or ``.gz``.
 
 USPTO-MIT's ``tgt-*.txt`` files are such lists; the split comes from the file name unless the
 config fixes one.
@@ -11,20 +11,13 @@ from collections.abc import Iterator
 from llasmol.data.build.config import SourceConfig
 from llasmol.data.build.records import MoleculeRecord, Tally
 from llasmol.data.build.sources.tables import split_from_filename
-from llasmol.data.raw import DataFormatError
+from llasmol.data.build.sources.textfiles import numbered_lines
 
 
 def read_smiles_lines(source: SourceConfig, tally: Tally) -> Iterator[MoleculeRecord]:
     """One record per non-empty line; a molecule pool for tasks computed from the structure alone."""
     split = split_from_filename(source.path)
-    line = 0
-    try:
-        with source.path.open(encoding="utf-8") as handle:
-            for line, text in enumerate(handle, start=1):
-                smiles = text.strip().replace(" ", "")
-                if smiles:
-                    yield MoleculeRecord(smiles=smiles, line=line, split=split)
-    except OSError as error:
-        raise DataFormatError(source.path, None, f"cannot read ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise DataFormatError(source.path, line + 1, "not UTF-8 text") from None
+    for line, text in numbered_lines(source.path):
+        smiles = text.strip().replace(" ", "")
+        if smiles:
+            yield MoleculeRecord(smiles=smiles, line=line, split=split)

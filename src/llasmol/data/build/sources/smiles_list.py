@@ -31,7 +31,7 @@ def _parquet_rows(source: SourceConfig, column: str) -> Iterator[tuple[int, str 
 def _table_rows(source: SourceConfig, column: str, tally: Tally) -> Iterator[tuple[int, str | None]]:
     table = Table(source.path, source.options.get("delimiter"))
     name = table.find_column([column], "smiles")
-    for line, row in table.rows(tally):
+    for line, row in table.rows(tally, source.on_bad_line):
         yield line, row[name]
 
 

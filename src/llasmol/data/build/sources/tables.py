@@ -1,4 +1,4 @@
-"""Delimited text tables (CSV/TSV) with a header row: the shared plumbing of the table readers."""
+"""Delimited text tables (CSV/TSV, plain or ``.gz``) with a header row: the shared plumbing of the table readers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from llasmol.data.build.records import Tally
+from llasmol.data.build.sources.textfiles import open_text, reading
 from llasmol.data.raw import DataFormatError
 
 csv.field_size_limit(sys.maxsize)
@@ -37,13 +38,8 @@ class Table:
         self.path = path
         self._delimiter = delimiter
         self._quoting = quoting
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                header_line = handle.readline()
-        except OSError as error:
-            raise DataFormatError(path, None, f"cannot read ({error.strerror})") from None
-        except UnicodeDecodeError:
-            raise DataFormatError(path, 1, "not UTF-8 text") from None
+        with open_text(path, "utf-8-sig", newline="") as handle, reading(path, lambda: 0):
+            header_line = handle.readline()
         if not header_line.strip():
             raise DataFormatError(path, 1, "empty file: expected a header row")
         self.delimiter = delimiter or _sniff_delimiter(header_line)
@@ -63,24 +59,24 @@ class Table:
             )
         return None
 
-    def rows(self, tally: Tally) -> Iterator[tuple[int, dict[str, str]]]:
-        """Data rows; a row with the wrong number of fields is dropped and counted as ``bad_row``."""
+    def rows(self, tally: Tally, on_bad_line: str = "skip") -> Iterator[tuple[int, dict[str, str]]]:
+        """Data rows; a row with the wrong number of fields is dropped and counted as ``bad_row``
+        (``on_bad_line="error"``: it raises ``DataFormatError`` naming file and line)."""
         width = len(self.header)
         line = 1
-        try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.reader(handle, delimiter=self.delimiter, quoting=self._quoting)
-                next(reader, None)
-                try:
-                    for row in reader:
-                        line = reader.line_num
-                        if not row or (len(row) == 1 and not row[0].strip()):
-                            continue
-                        if len(row) != width:
-                            tally.add("bad_row")
-                            continue
-                        yield line, dict(zip(self.header, row, strict=True))
-                except csv.Error as error:
-                    raise DataFormatError(self.path, line + 1, f"not valid delimited text ({error})") from None
-        except UnicodeDecodeError:
-            raise DataFormatError(self.path, line + 1, "not UTF-8 text") from None
+        with open_text(self.path, "utf-8-sig", newline="") as handle, reading(self.path, lambda: line):
+            reader = csv.reader(handle, delimiter=self.delimiter, quoting=self._quoting)
+            next(reader, None)
+            try:
+                for row in reader:
+                    line = reader.line_num
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    if len(row) != width:
+                        if on_bad_line == "error":
+                            raise DataFormatError(self.path, line, f"{len(row)} fields where the header has {width}")
+                        tally.add("bad_row")
+                        continue
+                    yield line, dict(zip(self.header, row, strict=True))
+            except csv.Error as error:
+                raise DataFormatError(self.path, line + 1, f"not valid delimited text ({error})") from None
