@@ -38,6 +38,7 @@ from llasmol.train.data import spread_over_tasks
 from llasmol.train.trainer import (
     CHECKPOINT_DIR,
     RUN_INFO_FILE,
+    accumulation_steps,
     apply_lora,
     check_resume,
     configure_threads,
@@ -279,7 +280,7 @@ def train_grpo(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -
     if not rows:
         raise ValueError(f"no prompts in {config.data} (split {config.train_split!r}, tasks {config.tasks})")
     rewards = reward_functions(config.reward_weights)
-    accumulation = max(1, math.ceil(config.batch_size / (config.micro_batch_size * state.num_processes)))
+    accumulation = accumulation_steps(config, state.num_processes)
     prompts_per_step = config.batch_size // config.group_size
     total_steps = config.max_steps or max(1, math.ceil(len(rows) * config.epochs / prompts_per_step))
     set_seed(config.seed)

@@ -393,6 +393,11 @@ def _out_of_memory_message(config: TrainConfig, fitting: int | None, world_size:
 # -------------------------------------------------------------------------------------------- entry
 
 
+def accumulation_steps(config: TrainConfig, processes: int) -> int:
+    """Micro-batches each process accumulates so that an optimizer step sees about ``config.batch_size`` samples."""
+    return max(1, math.ceil(config.batch_size / (config.micro_batch_size * processes)))
+
+
 def configure_threads(config: TrainConfig) -> None:
     """torch's CPU threads: ``num_threads`` if set, else 1 on a machine other work keeps busy (with a warning)."""
     if config.num_threads:
@@ -440,7 +445,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
 
     # plan
     world_size = state.num_processes
-    accumulation = max(1, math.ceil(config.batch_size / (config.micro_batch_size * world_size)))
+    accumulation = accumulation_steps(config, world_size)
     per_step = accumulation * world_size
     plan = plan_micro_batches(train_split, micro_batch_size=config.micro_batch_size, batching=config.batching,
                               task_weights=task_weights, seed=config.seed, epochs=config.epochs,

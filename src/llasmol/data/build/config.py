@@ -23,6 +23,7 @@ AUTO_TRAIN = "auto_train"
 SPLIT_MODES: tuple[str, ...] = ("source", "auto", AUTO_TRAIN, *SPLITS)
 BAD_LINE_MODES: tuple[str, ...] = ("skip", "error")
 ENGINES: tuple[str, ...] = ("local", "ray")
+SIDE_PATH_SUFFIX = "_path"  # options naming a source's side files, resolved against the config like its path
 _ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -50,6 +51,12 @@ class SourceConfig:
     path_as_written: str = ""
     description: str = ""  # what the source is, for the dataset card and reports (e.g. "generated names")
     on_bad_line: str = "skip"  # skip: a malformed line is dropped and counted; error: it stops the build
+
+    @property
+    def side_paths(self) -> dict[str, Path]:
+        """The files a source reads beside ``path``: its options ending in ``_path``, by option name."""
+        return {option: Path(value) for option, value in self.options.items()
+                if option.endswith(SIDE_PATH_SUFFIX) and value}
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ def _source_config(item: Any, index: int, base: Path, where: str) -> SourceConfi
                                f"{', '.join(BAD_LINE_MODES)}")
     options = dict(item.get("options") or {})
     for key, value in options.items():  # side files of a source, resolved as its path is
-        if key.endswith("_path") and value:
+        if key.endswith(SIDE_PATH_SUFFIX) and value:
             options[key] = str(expand_path(str(value), base))
     return SourceConfig(
         name=str(item.get("name", f"source{index}")),

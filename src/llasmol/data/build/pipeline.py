@@ -184,9 +184,9 @@ def _check_sources(config: BuildConfig) -> None:
         get_reader(source.reader)
         if not source.path.exists():
             raise DataFormatError(source.path, None, f"not found (source {source.name!r})")
-        for option, value in source.options.items():
-            if option.endswith("_path") and value and not Path(value).exists():
-                raise DataFormatError(Path(value), None, f"not found (source {source.name!r}, options.{option})")
+        for option, path in source.side_paths.items():
+            if not path.exists():
+                raise DataFormatError(path, None, f"not found (source {source.name!r}, options.{option})")
 
 
 def build_dataset(config: BuildConfig, out_dir: Path | str, zip_output: bool = False, workers: int = 2,

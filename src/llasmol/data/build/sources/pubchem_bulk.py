@@ -73,20 +73,12 @@ class _SideFile:
         return None
 
 
-def _side_path(source: SourceConfig, option: str) -> Path | None:
-    value = source.options.get(option)
-    return Path(value) if value else None
-
-
 def read_pubchem_bulk(source: SourceConfig, tally: Tally) -> Iterator[MoleculeRecord]:
     """One record per compound of the SMILES file, with its IUPAC name and formula where the side files have them."""
-    on_bad_line = source.on_bad_line
     side_files = {}
     for kind in ("iupac", "formula"):
-        path = _side_path(source, f"{kind}_path")
-        if path is not None and not path.exists():
-            raise DataFormatError(path, None, f"not found (source {source.name!r}, options.{kind}_path)")
-        side_files[kind] = _SideFile(_cid_lines(path, kind, on_bad_line, tally) if path is not None else None)
-    for cid, line, (smiles,) in _cid_lines(source.path, "smiles", on_bad_line, tally):
+        path = source.side_paths.get(f"{kind}_path")
+        side_files[kind] = _SideFile(_cid_lines(path, kind, source.on_bad_line, tally) if path is not None else None)
+    for cid, line, (smiles,) in _cid_lines(source.path, "smiles", source.on_bad_line, tally):
         yield MoleculeRecord(smiles=smiles, line=line, iupac=side_files["iupac"].value(cid),
                              formula=side_files["formula"].value(cid))
