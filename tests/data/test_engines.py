@@ -1,12 +1,14 @@
-"""The ray engine (a local Ray cluster) builds the same bytes as the local one; its failures are the local ones'."""
+"""The ray engine (a Ray cluster started apart) builds the local engine's bytes; it fails as the local one does."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
 import signal
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,19 +18,39 @@ from typer.testing import CliRunner
 
 from llasmol.chem import formula_of_smiles
 from llasmol.cli import app
-from llasmol.data import DataFormatError
 from llasmol.data.build import build_dataset
 from llasmol.data.build.config import BuildConfig, BuildConfigError, build_config_from_dict, build_config_with_engine
 from llasmol.data.build.engines import RayEngine, RayNotInstalledError
 
+RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # a cluster on this machine only, for the test
+
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Any:
-    """A local Ray cluster of 2 CPUs for the module (the engine joins it and leaves it running)."""
-    ray = pytest.importorskip("ray", reason="the ray engine's tests need llasmol[ray]")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
+def ray_address() -> Any:
+    """A Ray cluster of 2 CPUs started apart (``ray start --head``): Ray never runs inside the test process."""
+    pytest.importorskip("ray", reason="the ray engine's tests need llasmol[ray]")
+    ray_cli = Path(sys.executable).with_name("ray")
+    port = "6391"
+    subprocess.run([str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
+                   check=True, capture_output=True, env=RAY_ENV)
+    yield f"127.0.0.1:{port}"
+    subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=RAY_ENV)
+
+
+def _cli_build(config: BuildConfig, out: Path, address: str, folder: Path) -> subprocess.Popen:
+    """``llasmol data build --engine ray --address`` of ``config`` (written as YAML) into ``out``, started."""
+    config_file = folder / "build.yaml"
+    config_file.write_text(json.dumps(_as_yaml(config)), encoding="utf-8")
+    return subprocess.Popen([str(Path(sys.executable).with_name("llasmol")), "data", "build", str(config_file),
+                             "--out", str(out), "--engine", "ray", "--address", address, "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=RAY_ENV)
+
+
+def _as_yaml(config: BuildConfig) -> dict[str, Any]:
+    sources = [{"name": source.name, "reader": source.reader, "path": str(source.path), "tasks": list(source.tasks),
+                "split": source.split, "limit": source.limit, "options": source.options} for source in config.sources]
+    return {"seed": config.seed, "chunk_size": config.chunk_size, "opsin_batch_size": config.opsin_batch_size,
+            "sources": sources}
 
 
 def _pubchem_files(folder: Path, smolinstruct_val: Path) -> dict[str, str]:
@@ -75,16 +97,16 @@ def local_build(shared_data: Path, smolinstruct_val: Path, tmp_path_factory: pyt
     return config, folder / "local"
 
 
-def test_ray_and_local_engines_build_the_same_bytes(ray_cluster, local_build, tmp_path: Path) -> None:
+def test_ray_and_local_engines_build_the_same_bytes(ray_address, local_build, tmp_path: Path) -> None:
     config, local = local_build
-    report = build_dataset(build_config_with_engine(config, "ray", None), tmp_path / "ray", workers=2)
-    assert report.total_samples > 1500
-    assert set(report.stats) >= {"forward_synthesis", "name_conversion-s2i", "property_prediction-esol"}
+    build = _cli_build(config, tmp_path / "ray", ray_address, tmp_path)
+    output, _ = build.communicate(timeout=600)
+    assert build.returncode == 0, output
+    assert set(_tree_bytes(tmp_path / "ray")) >= {"raw/train/forward_synthesis.jsonl", "qc_report.json"}
     assert _tree_bytes(tmp_path / "ray") == _tree_bytes(local)
-    assert ray_cluster.is_initialized()  # the engine joined the running cluster and left it running
 
 
-def test_ray_engine_names_a_torn_gzip_and_leaves_no_output(ray_cluster, local_build, tmp_path: Path) -> None:
+def test_ray_engine_names_a_torn_gzip_and_leaves_no_output(ray_address, local_build, tmp_path: Path) -> None:
     config, _ = local_build
     torn = tmp_path / "CID-SMILES.gz"
     data = Path(config.sources[3].path).read_bytes()
@@ -92,10 +114,12 @@ def test_ray_engine_names_a_torn_gzip_and_leaves_no_output(ray_cluster, local_bu
     sources = [config.sources[0], build_config_from_dict({"sources": [{
         "name": "pubchem", "reader": "pubchem_bulk", "path": str(torn), "tasks": ["name_conversion-s2f"]}]},
         base=Path("/")).sources[0]]
-    broken = build_config_with_engine(BuildConfig(sources=tuple(sources), seed=11, chunk_size=16), "ray", None)
-    with pytest.raises(DataFormatError, match=r"CID-SMILES\.gz:\d+: torn or corrupt gzip") as error:
-        build_dataset(broken, tmp_path / "out", workers=2)
-    assert error.value.line is not None and error.value.line > 1
+    build = _cli_build(BuildConfig(sources=tuple(sources), seed=11, chunk_size=16), tmp_path / "out", ray_address,
+                       tmp_path)
+    output, _ = build.communicate(timeout=600)
+    assert build.returncode != 0
+    assert re.search(r"CID-SMILES\.gz:(\d+): torn or corrupt gzip", " ".join(output.split())), output
+    assert int(re.search(r"CID-SMILES\.gz:(\d+)", " ".join(output.split())).group(1)) > 1
     assert not (tmp_path / "out").exists()
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging folder left
 
@@ -107,34 +131,24 @@ def _map_workers() -> list[Any]:
             if (process.info["cmdline"] or [""])[0].startswith("ray::MapBatches")]
 
 
-def test_a_ray_worker_killed_mid_build_never_leaves_a_finished_looking_folder(ray_cluster, local_build,
+def test_a_ray_worker_killed_mid_build_never_leaves_a_finished_looking_folder(ray_address, local_build,
                                                                              tmp_path: Path) -> None:
     """Ray reruns the killed worker's task: the build finishes with the local engine's bytes, or fails and
     leaves no folder at all."""
     config, local = local_build
-    outcome: dict[str, Any] = {}
-
-    def build() -> None:
-        try:
-            build_dataset(build_config_with_engine(config, "ray", None), tmp_path / "ray", workers=2)
-        except Exception as error:  # judged below
-            outcome["error"] = error
-
-    thread = threading.Thread(target=build)
-    thread.start()
+    build = _cli_build(config, tmp_path / "ray", ray_address, tmp_path)
     killed = 0
-    deadline = time.monotonic() + 120
-    while thread.is_alive() and not killed and time.monotonic() < deadline:
+    deadline = time.monotonic() + 300
+    while build.poll() is None and not killed and time.monotonic() < deadline:
         for process in _map_workers():
             process.send_signal(signal.SIGKILL)
             killed += 1
             break
         time.sleep(0.02)
-    thread.join(timeout=300)
-    assert not thread.is_alive()
+    output, _ = build.communicate(timeout=600)
     assert killed == 1
-    if "error" in outcome:
-        assert not (tmp_path / "ray").exists()
+    if build.returncode != 0:
+        assert not (tmp_path / "ray").exists(), output
     else:
         assert _tree_bytes(tmp_path / "ray") == _tree_bytes(local)
 
