@@ -268,10 +268,15 @@ def test_tiny_pipeline_runs_end_to_end_and_a_rerun_reuses_every_stage(tiny_model
 
 
 def test_training_gets_what_the_time_budget_leaves():
-    from llasmol.pipeline.runner import ADAPTER_GENERATION_FACTOR, FINISHING_SECONDS, training_minutes
+    from llasmol.pipeline.runner import (
+        ADAPTER_GENERATION_FACTOR,
+        FINISHING_SECONDS,
+        MODEL_LOAD_SECONDS,
+        training_minutes,
+    )
 
     # 15 min: 1 min used, the base model generated for 90 s
-    expected = 900 - 60 - ADAPTER_GENERATION_FACTOR * 90 - FINISHING_SECONDS
+    expected = 900 - 60 - MODEL_LOAD_SECONDS - ADAPTER_GENERATION_FACTOR * 90 - FINISHING_SECONDS
     assert training_minutes(15, 60, 90) == pytest.approx(expected / 60)
     assert training_minutes(15, 60, None) == pytest.approx((900 - 60 - 225 - FINISHING_SECONDS) / 60)
     assert training_minutes(2, 100, 30) == pytest.approx(0.4)  # nothing left: a fifth of the budget
@@ -285,6 +290,8 @@ def test_a_time_budget_generates_with_the_base_model_first_and_limits_training(t
     config = pipeline_config_from_dict(raw, "tiny.yaml", tmp_path)
     result = run_pipeline(config, tmp_path / "run")
     assert list(result.stages) == ["data", "generate-base", "train", "generate-finetuned", "evaluate", "report"]
+    base = result.stages["generate-base"]
+    assert 0 < base.result["generation_seconds"] < base.seconds  # timed once the model is loaded
     trained = result.stages["train"].result
     assert trained["max_minutes"] == pytest.approx(0.01) and trained["planned_steps"] == 2
     info = json.loads((tmp_path / "run" / "train" / "run_info.json").read_text())
