@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from llasmol.chem import formula_of_smiles
 from llasmol.cli import app
 from llasmol.data.build import build_dataset
-from llasmol.data.build.config import BuildConfig, BuildConfigError, build_config_from_dict, build_config_with_engine
+from llasmol.data.build.config import BuildConfigError, build_config_from_dict, build_config_with_engine
 from llasmol.data.build.engines import RayEngine, RayNotInstalledError
 
 RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # a cluster on this machine only, for the test
@@ -37,20 +37,13 @@ def ray_address() -> Any:
     subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=RAY_ENV)
 
 
-def _cli_build(config: BuildConfig, out: Path, address: str, folder: Path) -> subprocess.Popen:
-    """``llasmol data build --engine ray --address`` of ``config`` (written as YAML) into ``out``, started."""
+def _cli_build(settings: dict[str, Any], out: Path, address: str, folder: Path) -> subprocess.Popen:
+    """``llasmol data build --engine ray --address`` of a config file holding ``settings``, into ``out``, started."""
     config_file = folder / "build.yaml"
-    config_file.write_text(json.dumps(_as_yaml(config)), encoding="utf-8")
+    config_file.write_text(json.dumps(settings), encoding="utf-8")  # JSON is YAML
     return subprocess.Popen([str(Path(sys.executable).with_name("llasmol")), "data", "build", str(config_file),
                              "--out", str(out), "--engine", "ray", "--address", address, "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=RAY_ENV)
-
-
-def _as_yaml(config: BuildConfig) -> dict[str, Any]:
-    sources = [{"name": source.name, "reader": source.reader, "path": str(source.path), "tasks": list(source.tasks),
-                "split": source.split, "limit": source.limit, "options": source.options} for source in config.sources]
-    return {"seed": config.seed, "chunk_size": config.chunk_size, "opsin_batch_size": config.opsin_batch_size,
-            "sources": sources}
 
 
 def _pubchem_files(folder: Path, smolinstruct_val: Path) -> dict[str, str]:
@@ -68,7 +61,8 @@ def _pubchem_files(folder: Path, smolinstruct_val: Path) -> dict[str, str]:
     return {kind: str(path) for kind, path in files.items()}
 
 
-def _small_real_config(shared_data: Path, files: dict[str, str], **options: Any) -> BuildConfig:
+def _small_real_settings(shared_data: Path, files: dict[str, str]) -> dict[str, Any]:
+    """A build config's settings (as its YAML file holds them) over small slices of real sources."""
     names = ["name_conversion-i2f", "name_conversion-i2s", "name_conversion-s2f", "name_conversion-s2i"]
     sources = [
         {"name": "uspto-val", "reader": "reaction_smiles", "path": str(shared_data / "uspto50k/raw_val.csv"),
@@ -80,8 +74,7 @@ def _small_real_config(shared_data: Path, files: dict[str, str], **options: Any)
         {"name": "pubchem", "reader": "pubchem_bulk", "path": files["smiles"], "tasks": names, "split": "auto",
          "options": {"iupac_path": files["iupac"], "formula_path": files["formula"]}},
     ]
-    return build_config_from_dict({"seed": 11, "chunk_size": 64, "opsin_batch_size": 64, "sources": sources,
-                                   **options}, base=Path("/"))
+    return {"seed": 11, "chunk_size": 64, "opsin_batch_size": 64, "sources": sources}
 
 
 def _tree_bytes(root: Path) -> dict[str, bytes]:
@@ -90,16 +83,16 @@ def _tree_bytes(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def local_build(shared_data: Path, smolinstruct_val: Path, tmp_path_factory: pytest.TempPathFactory
-                ) -> tuple[BuildConfig, Path]:
+                ) -> tuple[dict[str, Any], Path]:
     folder = tmp_path_factory.mktemp("engines")
-    config = _small_real_config(shared_data, _pubchem_files(folder, smolinstruct_val))
-    build_dataset(config, folder / "local", workers=2)
-    return config, folder / "local"
+    settings = _small_real_settings(shared_data, _pubchem_files(folder, smolinstruct_val))
+    build_dataset(build_config_from_dict(settings, base=Path("/")), folder / "local", workers=2)
+    return settings, folder / "local"
 
 
 def test_ray_and_local_engines_build_the_same_bytes(ray_address, local_build, tmp_path: Path) -> None:
-    config, local = local_build
-    build = _cli_build(config, tmp_path / "ray", ray_address, tmp_path)
+    settings, local = local_build
+    build = _cli_build(settings, tmp_path / "ray", ray_address, tmp_path)
     output, _ = build.communicate(timeout=600)
     assert build.returncode == 0, output
     assert set(_tree_bytes(tmp_path / "ray")) >= {"raw/train/forward_synthesis.jsonl", "qc_report.json"}
@@ -107,19 +100,17 @@ def test_ray_and_local_engines_build_the_same_bytes(ray_address, local_build, tm
 
 
 def test_ray_engine_names_a_torn_gzip_and_leaves_no_output(ray_address, local_build, tmp_path: Path) -> None:
-    config, _ = local_build
+    settings, _ = local_build
     torn = tmp_path / "CID-SMILES.gz"
-    data = Path(config.sources[3].path).read_bytes()
+    data = Path(settings["sources"][3]["path"]).read_bytes()
     torn.write_bytes(data[: len(data) * 2 // 3])
-    sources = [config.sources[0], build_config_from_dict({"sources": [{
-        "name": "pubchem", "reader": "pubchem_bulk", "path": str(torn), "tasks": ["name_conversion-s2f"]}]},
-        base=Path("/")).sources[0]]
-    build = _cli_build(BuildConfig(sources=tuple(sources), seed=11, chunk_size=16), tmp_path / "out", ray_address,
-                       tmp_path)
+    pubchem = {"name": "pubchem", "reader": "pubchem_bulk", "path": str(torn), "tasks": ["name_conversion-s2f"]}
+    broken = {"seed": 11, "chunk_size": 16, "sources": [settings["sources"][0], pubchem]}
+    build = _cli_build(broken, tmp_path / "out", ray_address, tmp_path)
     output, _ = build.communicate(timeout=600)
     assert build.returncode != 0
-    assert re.search(r"CID-SMILES\.gz:(\d+): torn or corrupt gzip", " ".join(output.split())), output
-    assert int(re.search(r"CID-SMILES\.gz:(\d+)", " ".join(output.split())).group(1)) > 1
+    named = re.search(r"CID-SMILES\.gz:(\d+): torn or corrupt gzip", " ".join(output.split()))
+    assert named is not None and int(named.group(1)) > 1, output
     assert not (tmp_path / "out").exists()
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging folder left
 
@@ -135,8 +126,8 @@ def test_a_ray_worker_killed_mid_build_never_leaves_a_finished_looking_folder(ra
                                                                              tmp_path: Path) -> None:
     """Ray reruns the killed worker's task: the build finishes with the local engine's bytes, or fails and
     leaves no folder at all."""
-    config, local = local_build
-    build = _cli_build(config, tmp_path / "ray", ray_address, tmp_path)
+    settings, local = local_build
+    build = _cli_build(settings, tmp_path / "ray", ray_address, tmp_path)
     killed = 0
     deadline = time.monotonic() + 300
     while build.poll() is None and not killed and time.monotonic() < deadline:
