@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -184,28 +184,38 @@ def run_endpoint_task(client: ChatClient, task: Task, samples: Sequence[Sample],
                         batch_size=client.endpoint.concurrency)
     bar = progress.add_task(task.name, total=len(samples), completed=done) if progress is not None else None
     started = time.perf_counter()
+    pending = iter(range(done, len(samples)))
+    in_flight: dict[Future[tuple[Reply | None, str | None]], int] = {}
     executor = ThreadPoolExecutor(max_workers=client.endpoint.concurrency)
+
+    def submit_next() -> None:
+        # Requests are sent as earlier ones finish, never queued ahead: a refusal stops the run at once.
+        index = next(pending, None)
+        if index is not None:
+            messages = chat_messages(samples[index].query, settings["system_prompt"])
+            in_flight[executor.submit(_answer, client, messages, settings["max_new_tokens"])] = index
+
     with path.open("a", encoding="utf-8") as handle:
         writer = OrderedWriter(handle, done)
-        futures: dict[Future[tuple[Reply | None, str | None]], int] = {
-            executor.submit(_answer, client, chat_messages(samples[index].query, settings["system_prompt"]),
-                            settings["max_new_tokens"]): index
-            for index in range(done, len(samples))
-        }
         try:
-            for future in as_completed(futures):
-                index = futures[future]
-                try:
-                    reply, rejection = future.result()
-                except Exception as error:
-                    raise EndpointError(
-                        f"{client.endpoint.base_url}: {task.name} sample {index + 1}: {client.explain(error)}; "
-                        f"{writer.next_index} answers are kept in {path}, rerun the same command to go on"
-                    ) from error
-                writer.add(index, endpoint_record(samples[index], task, reply, rejection))
-                report.generated += 1
-                report.skipped_long += reply is None
-                writer.flush()
+            for _ in range(client.endpoint.concurrency):
+                submit_next()
+            while in_flight:
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = in_flight.pop(future)
+                    try:
+                        reply, rejection = future.result()
+                    except Exception as error:
+                        raise EndpointError(
+                            f"{client.endpoint.base_url}: {task.name} sample {index + 1}: "
+                            f"{client.explain(error)}; {writer.next_index} answers are kept in {path}, "
+                            f"rerun the same command to go on") from error
+                    writer.add(index, endpoint_record(samples[index], task, reply, rejection))
+                    report.generated += 1
+                    report.skipped_long += reply is None
+                    writer.flush()
+                    submit_next()
                 if bar is not None:
                     progress.update(bar, completed=writer.next_index)
         finally:
